@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// `npm run dev [-- wrangler dev flags]`: a fresh clone to a running API with no prompts.
+// Creates .dev.vars from .dev.vars.example when missing, migrates the local D1, then hands
+// over to `wrangler dev` with every argument the user passed after `--`.
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync } from "node:fs";
+
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+const wrangler = (args) => spawnSync("npx", ["--no-install", "wrangler", ...args], { stdio: "inherit", env });
+
+if (!existsSync(".dev.vars")) {
+  copyFileSync(".dev.vars.example", ".dev.vars");
+  console.log("Created .dev.vars from .dev.vars.example (local development tokens only).");
+}
+
+const migrated = wrangler(["d1", "migrations", "apply", "inventory-audit", "--local"]);
+if (migrated.status !== 0) process.exit(migrated.status ?? 1);
+
+const args = process.argv.slice(2);
+if (!args.some((arg) => arg.startsWith("--show-interactive-dev-session"))) args.push("--show-interactive-dev-session=false");
+const dev = wrangler(["dev", ...args]);
+process.exit(dev.status ?? 1);

@@ -1,0 +1,175 @@
+// Reads and writes of one product's SQLite, through drizzle. Every function is synchronous so
+// the Durable Object can compose them inside one transactionSync with no await in between.
+
+import { and, asc, eq, gt, inArray, lte, max, sql, type SQL } from "drizzle-orm";
+import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
+import type { Accepted, ProductState } from "../ledger/decide";
+import { ON_HAND_TYPES, type JsonObject, type LocationLevel, type Transaction, type TransactionType } from "../ledger/types";
+import { emptyTotals, type ProductTotals } from "../ledger/stock";
+import { idempotencyKeys, ledgerRows, locationStock, productStock, type schema } from "./tables";
+
+export type LedgerDb = DrizzleSqliteDODatabase<typeof schema>;
+
+/** SQLite takes at most 100 bound parameters per statement; a ledger row binds 13. */
+const LEDGER_ROWS_PER_INSERT_MAX = Math.floor(100 / 13);
+
+export interface StoredResponse {
+  fingerprint: string;
+  response: string;
+}
+
+export function findIdempotencyKey(db: LedgerDb, key: string): StoredResponse | undefined {
+  return db
+    .select({ fingerprint: idempotencyKeys.fingerprint, response: idempotencyKeys.response })
+    .from(idempotencyKeys)
+    .where(eq(idempotencyKeys.key, key))
+    .get();
+}
+
+export function readTotals(db: LedgerDb, product_id: string): ProductTotals {
+  const row = db.select().from(productStock).get();
+  if (!row) return emptyTotals(product_id);
+  return {
+    product_id: row.productId,
+    on_hand: row.onHand,
+    reserved: row.reserved,
+    version: row.version,
+    oversold_locations: row.oversoldLocations,
+    updated_at: row.updatedAt,
+  };
+}
+
+export function readLevels(db: LedgerDb, location_ids?: readonly string[]): LocationLevel[] {
+  const query = db.select({ location_id: locationStock.locationId, on_hand: locationStock.onHand, reserved: locationStock.reserved }).from(locationStock);
+  if (location_ids === undefined) return query.all();
+  return query.where(inArray(locationStock.locationId, [...location_ids])).all();
+}
+
+/** The state decide() needs: totals plus the levels of the locations the write touches. */
+export function loadProductState(db: LedgerDb, product_id: string, location_ids: readonly string[]): ProductState {
+  const totals = db.select().from(productStock).get();
+  const levels = readLevels(db, [...new Set(location_ids)]);
+  return {
+    product_id,
+    version: totals?.version ?? 0,
+    on_hand: totals?.onHand ?? 0,
+    reserved: totals?.reserved ?? 0,
+    oversold_locations: totals?.oversoldLocations ?? 0,
+    location_count: totals?.locationCount ?? 0,
+    last_created_at: totals?.updatedAt ?? null,
+    levels: new Map(levels.map((level) => [level.location_id, level])),
+  };
+}
+
+export function appendRows(db: LedgerDb, rows: readonly Transaction[]): void {
+  for (let start = 0; start < rows.length; start += LEDGER_ROWS_PER_INSERT_MAX) {
+    const chunk = rows.slice(start, start + LEDGER_ROWS_PER_INSERT_MAX);
+    db.insert(ledgerRows)
+      .values(
+        chunk.map((row) => ({
+          seq: row.seq,
+          id: row.id,
+          type: row.type,
+          quantity: row.quantity,
+          delta: row.delta,
+          locationId: row.location_id,
+          reason: row.reason,
+          createdBy: row.created_by,
+          actor: row.actor,
+          metadata: row.metadata === null ? null : JSON.stringify(row.metadata),
+          reservationId: row.reservation_id,
+          idempotencyKey: row.idempotency_key,
+          createdAt: row.created_at,
+        })),
+      )
+      .run();
+  }
+}
+
+/** Writes the new cached levels and totals that decide() computed. */
+export function saveReadModel(db: LedgerDb, accepted: Accepted): void {
+  const { next, levels } = accepted;
+  for (const level of levels) {
+    db.insert(locationStock)
+      .values({ locationId: level.location_id, onHand: level.on_hand, reserved: level.reserved, lastSeq: next.version })
+      .onConflictDoUpdate({ target: locationStock.locationId, set: { onHand: level.on_hand, reserved: level.reserved, lastSeq: next.version } })
+      .run();
+  }
+  const totals = {
+    productId: next.product_id,
+    onHand: next.on_hand,
+    reserved: next.reserved,
+    version: next.version,
+    oversoldLocations: next.oversold_locations,
+    locationCount: next.location_count,
+    updatedAt: next.last_created_at ?? "",
+  };
+  db.insert(productStock).values({ singleton: 1, ...totals }).onConflictDoUpdate({ target: productStock.singleton, set: totals }).run();
+}
+
+export function saveIdempotencyKey(db: LedgerDb, key: string, fingerprint: string, response: string, rows: readonly Transaction[]): void {
+  db.insert(idempotencyKeys)
+    .values({ key, fingerprint, response, firstSeq: rows[0]!.seq, lastSeq: rows[rows.length - 1]!.seq, createdAt: rows[0]!.created_at })
+    .run();
+}
+
+export interface TransactionFilter {
+  after: number;
+  limit: number;
+  type?: TransactionType | undefined;
+  reason?: string | undefined;
+  location_id?: string | undefined;
+}
+
+/** One page of history in ascending seq, reading at most limit + 1 rows. */
+export function listTransactions(db: LedgerDb, product_id: string, filter: TransactionFilter): { data: Transaction[]; next_after: number | null } {
+  const conditions: SQL[] = [gt(ledgerRows.seq, filter.after)];
+  if (filter.type !== undefined) conditions.push(eq(ledgerRows.type, filter.type));
+  if (filter.reason !== undefined) conditions.push(eq(ledgerRows.reason, filter.reason));
+  if (filter.location_id !== undefined) conditions.push(eq(ledgerRows.locationId, filter.location_id));
+  const rows = db.select().from(ledgerRows).where(and(...conditions)).orderBy(asc(ledgerRows.seq)).limit(filter.limit + 1).all();
+  const page = rows.slice(0, filter.limit).map((row) => toTransaction(product_id, row));
+  return { data: page, next_after: rows.length > filter.limit ? page[page.length - 1]!.seq : null };
+}
+
+/** The last seq written at or before an instant (created_at never goes back in time). */
+export function versionAsOf(db: LedgerDb, as_of: string): number {
+  return db.select({ seq: max(ledgerRows.seq) }).from(ledgerRows).where(lte(ledgerRows.createdAt, as_of)).get()?.seq ?? 0;
+}
+
+const onHandTypes = sql.join(ON_HAND_TYPES.map((type) => sql`${type}`), sql`, `);
+
+/** Levels recomputed from the ledger up to a seq: the truth the cache must equal. O(rows). */
+export function levelsFromLedger(db: LedgerDb, through_seq: number): { levels: LocationLevel[]; updated_at: string | null } {
+  const levels = db
+    .select({
+      location_id: ledgerRows.locationId,
+      on_hand: sql<number>`coalesce(sum(case when ${ledgerRows.type} in (${onHandTypes}) then ${ledgerRows.delta} else 0 end), 0)`,
+      reserved: sql<number>`coalesce(-sum(case when ${ledgerRows.type} in (${onHandTypes}) then 0 else ${ledgerRows.delta} end), 0)`,
+    })
+    .from(ledgerRows)
+    .where(lte(ledgerRows.seq, through_seq))
+    .groupBy(ledgerRows.locationId)
+    .all();
+  const last = db.select({ created_at: ledgerRows.createdAt }).from(ledgerRows).where(eq(ledgerRows.seq, through_seq)).get();
+  return { levels, updated_at: last?.created_at ?? null };
+}
+
+function toTransaction(product_id: string, row: typeof ledgerRows.$inferSelect): Transaction {
+  return {
+    id: row.id,
+    product_id,
+    seq: row.seq,
+    type: row.type,
+    quantity: row.quantity,
+    delta: row.delta,
+    location_id: row.locationId,
+    reason: row.reason,
+    created_by: row.createdBy,
+    actor: row.actor,
+    metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as JsonObject),
+    reservation_id: row.reservationId,
+    idempotency_key: row.idempotencyKey,
+    created_at: row.createdAt,
+  };
+}

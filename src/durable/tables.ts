@@ -1,0 +1,70 @@
+// The Durable Object's SQLite schema, one product per database. drizzle-kit generates the
+// migrations under migrations/product-ledger from this file; docs/storage-schema.md explains it.
+
+import { sql } from "drizzle-orm";
+import { check, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+/** The ledger: append-only, one row per transaction, seq 1, 2, 3… with no gaps. */
+export const ledgerRows = sqliteTable(
+  "ledger_rows",
+  {
+    seq: integer("seq").primaryKey(),
+    id: text("id").notNull(),
+    type: text("type", { enum: ["ADD", "REMOVE", "RETURN", "RESERVE", "RELEASE", "ADJUST"] }).notNull(),
+    quantity: integer("quantity").notNull(),
+    delta: integer("delta").notNull(),
+    locationId: text("location_id").notNull(),
+    reason: text("reason").notNull(),
+    createdBy: text("created_by").notNull(),
+    actor: text("actor"),
+    /** JSON text of the client's metadata object. */
+    metadata: text("metadata"),
+    reservationId: text("reservation_id"),
+    idempotencyKey: text("idempotency_key").notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (table) => [
+    // The history filters page by (filter, seq); without these a rare filter would scan the ledger.
+    index("ledger_rows_reason_seq").on(table.reason, table.seq),
+    index("ledger_rows_type_seq").on(table.type, table.seq),
+    index("ledger_rows_location_seq").on(table.locationId, table.seq),
+  ],
+);
+
+/** Cached level per location: the read model, written in the same transaction as each row. */
+export const locationStock = sqliteTable("location_stock", {
+  locationId: text("location_id").primaryKey(),
+  onHand: integer("on_hand").notNull(),
+  reserved: integer("reserved").notNull(),
+  /** seq of the last row that touched this location. */
+  lastSeq: integer("last_seq").notNull(),
+});
+
+/** Cached product totals: one row, so a stock read costs the same at any ledger length. */
+export const productStock = sqliteTable(
+  "product_stock",
+  {
+    singleton: integer("singleton").primaryKey(),
+    productId: text("product_id").notNull(),
+    onHand: integer("on_hand").notNull(),
+    reserved: integer("reserved").notNull(),
+    version: integer("version").notNull(),
+    oversoldLocations: integer("oversold_locations").notNull(),
+    locationCount: integer("location_count").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (table) => [check("product_stock_single_row", sql`${table.singleton} = 1`)],
+);
+
+/** One row per accepted write: what was asked (fingerprint) and what was answered. Never expires. */
+export const idempotencyKeys = sqliteTable("idempotency_keys", {
+  key: text("key").primaryKey(),
+  fingerprint: text("fingerprint").notNull(),
+  /** JSON text of the 201 body, returned verbatim on every replay. */
+  response: text("response").notNull(),
+  firstSeq: integer("first_seq").notNull(),
+  lastSeq: integer("last_seq").notNull(),
+  createdAt: text("created_at").notNull(),
+});
+
+export const schema = { ledgerRows, locationStock, productStock, idempotencyKeys };

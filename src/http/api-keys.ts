@@ -1,0 +1,81 @@
+// API_KEYS: the bearer tokens this deployment accepts, stored only as SHA-256 hashes.
+// Format (a JSON array in one secret):
+//   [{ "principal": "storefront-eu", "role": "write", "token_sha256": "<64 hex chars>" }]
+
+import { z } from "zod";
+
+export const ROLES = ["read", "write", "admin"] as const;
+export type Role = (typeof ROLES)[number];
+
+const ROLE_RANK: Record<Role, number> = { read: 0, write: 1, admin: 2 };
+
+export function roleAllows(granted: Role, required: Role): boolean {
+  return ROLE_RANK[granted] >= ROLE_RANK[required];
+}
+
+const apiKeysSchema = z.array(
+  z.strictObject({
+    principal: z.string().min(1).max(128),
+    role: z.enum(ROLES),
+    token_sha256: z.string().regex(/^[0-9a-f]{64}$/i),
+  }),
+);
+
+export interface ApiKey {
+  principal: string;
+  role: Role;
+  token_sha256: Uint8Array;
+}
+
+// Parsed once per isolate per distinct secret value, not once per request.
+let cached: { raw: string; keys: ApiKey[] } | undefined;
+
+/**
+ * The configured keys, or [] when none are configured or the secret is malformed: either way
+ * no token is accepted (fail closed). A malformed secret is logged without its content.
+ */
+export function apiKeysFrom(raw: unknown): ApiKey[] {
+  if (typeof raw !== "string" || raw.trim() === "") return [];
+  if (cached?.raw === raw) return cached.keys;
+  let keys: ApiKey[] = [];
+  try {
+    const parsed = apiKeysSchema.safeParse(JSON.parse(raw));
+    if (parsed.success) {
+      keys = parsed.data.map((key) => ({ principal: key.principal, role: key.role, token_sha256: hexToBytes(key.token_sha256) }));
+    } else {
+      console.error(JSON.stringify({ level: "error", message: "API_KEYS is malformed; every request will be refused", issues: parsed.error.issues.length }));
+    }
+  } catch {
+    console.error(JSON.stringify({ level: "error", message: "API_KEYS is not JSON; every request will be refused" }));
+  }
+  cached = { raw, keys };
+  return keys;
+}
+
+export async function sha256(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+}
+
+/** Compares two byte strings in time that depends only on their length. */
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a[i]! ^ b[i]!;
+  return difference === 0;
+}
+
+/** Finds the key whose hash matches, looking at every key so the time does not reveal which. */
+export async function findApiKey(keys: readonly ApiKey[], token: string): Promise<ApiKey | undefined> {
+  const digest = await sha256(token);
+  let match: ApiKey | undefined;
+  for (const key of keys) {
+    if (constantTimeEqual(digest, key.token_sha256) && match === undefined) match = key;
+  }
+  return match;
+}
+
+function hexToBytes(hex: string): Uint8Array {
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return bytes;
+}

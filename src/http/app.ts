@@ -1,0 +1,49 @@
+// The Hono app: middleware in order, resources mounted under /v1, one error funnel.
+import { HTTPException } from "hono/http-exception";
+import type { AppEnv } from "./app-env";
+import { authenticate } from "./middleware/auth";
+import { requestId } from "./middleware/request-id";
+import { ProblemError, problemResponse } from "./problem";
+import { createRouter } from "./router";
+import { healthRoutes } from "./routes/health";
+import { productTransactions } from "./routes/product-transactions";
+import { stock } from "./routes/stock";
+
+export function createApp() {
+  const app = createRouter();
+  app.use("*", requestId);
+  app.use("/v1/*", authenticate);
+
+  app.route("/", healthRoutes);
+  app.route("/v1", productTransactions);
+  app.route("/v1", stock);
+
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: { title: "Inventory ledger", version: "1.0.0", description: "An append-only inventory ledger: one Durable Object per product." },
+    security: [{ bearer: [] }],
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+
+  app.notFound(() => {
+    throw new ProblemError("not_found", "No such route.");
+  });
+  app.onError((error, c) => toErrorResponse(error, c.get("requestId")));
+  return app;
+}
+
+function toErrorResponse(error: Error, request_id: string | undefined): Response {
+  const headers: Record<string, string> = request_id === undefined ? {} : { "X-Request-Id": request_id };
+  if (error instanceof ProblemError) {
+    const response = problemResponse(error.problem, headers);
+    if (error.problem.code === "unauthorized") response.headers.set("WWW-Authenticate", 'Bearer realm="inventory-ledger"');
+    return response;
+  }
+  if (error instanceof HTTPException && error.status < 500) {
+    // Hono's own guards (e.g. a malformed body) are client errors; answer 400, hide their text.
+    return problemResponse(new ProblemError("invalid_request", "The request could not be read.").problem, headers);
+  }
+  // A bug or an infrastructure failure: log it with the request id, tell the client nothing more.
+  console.error(JSON.stringify({ level: "error", request_id, name: error.name, message: error.message, stack: error.stack }));
+  return problemResponse(new ProblemError("internal_error", `Unexpected error. Quote request id ${request_id ?? "unknown"} when reporting it.`).problem, headers);
+}

@@ -1,0 +1,32 @@
+// Guards for JSON endpoints, before the schema validator reads the body: size, media type,
+// and syntax, each with its own problem code.
+import { bodyLimit } from "hono/body-limit";
+import { createMiddleware } from "hono/factory";
+import { REQUEST_BODY_BYTES_MAX } from "../../ledger/constants";
+import type { AppEnv } from "../app-env";
+import { ProblemError } from "../problem";
+
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;.*)?$/i;
+
+export function jsonBody(bytes_max: number = REQUEST_BODY_BYTES_MAX) {
+  const limit = bodyLimit({
+    maxSize: bytes_max,
+    onError: () => {
+      throw new ProblemError("payload_too_large", `Request bodies are limited to ${bytes_max} bytes.`);
+    },
+  });
+  const parse = createMiddleware<AppEnv>(async (c, next) => {
+    if (!JSON_MEDIA_TYPE.test(c.req.header("content-type") ?? "")) {
+      throw new ProblemError("unsupported_media_type", "Send the body as JSON with Content-Type: application/json.");
+    }
+    // Hono caches the text, so the validator's later c.req.json() parses this same body.
+    const text = await c.req.text();
+    try {
+      JSON.parse(text);
+    } catch {
+      throw new ProblemError("invalid_request", "The body is not valid JSON.", { errors: [{ path: "body", message: "not valid JSON" }] });
+    }
+    await next();
+  });
+  return [limit, parse] as const;
+}

@@ -1,0 +1,144 @@
+// The zod schemas that validate requests AND generate /openapi.json: one source for both.
+import { z } from "@hono/zod-openapi";
+import {
+  ACTOR_LENGTH_MAX,
+  DEFAULT_LOCATION_ID,
+  ID_LENGTH_MAX,
+  ID_PATTERN,
+  IDEMPOTENCY_KEY_LENGTH_MAX,
+  IDEMPOTENCY_KEY_PATTERN,
+  METADATA_BYTES_MAX,
+  QUANTITY_MAX,
+  QUANTITY_MIN,
+  REASON_LENGTH_MAX,
+  TOTAL_MAX,
+  TRANSACTIONS_PAGE_LIMIT_DEFAULT,
+  TRANSACTIONS_PAGE_LIMIT_MAX,
+} from "../ledger/constants";
+import { TRANSACTION_TYPES } from "../ledger/types";
+
+const ID_RULE = `1 to ${ID_LENGTH_MAX} characters of A-Z a-z 0-9 . _ : @ ~ -, the first alphanumeric`;
+
+export const ProductId = z.string().regex(ID_PATTERN, ID_RULE).openapi({ example: "sku-1" });
+export const ProductIdParams = z.object({ product_id: ProductId });
+export const LocationId = z.string().regex(ID_PATTERN, ID_RULE).openapi({ example: DEFAULT_LOCATION_ID });
+export const TransactionType = z.enum(TRANSACTION_TYPES);
+
+const Quantity = z.number().int().min(QUANTITY_MIN).max(QUANTITY_MAX);
+const Version = z.number().int().min(0).max(TOTAL_MAX);
+
+const Metadata = z
+  .record(z.string(), z.unknown())
+  .refine((value) => new TextEncoder().encode(JSON.stringify(value)).length <= METADATA_BYTES_MAX, {
+    message: `metadata must be at most ${METADATA_BYTES_MAX} bytes as JSON`,
+  })
+  .openapi({ type: "object", example: { channel: "web" } });
+
+const commonFields = {
+  reason: z.string().min(1).max(REASON_LENGTH_MAX).openapi({ example: "order-1001:line-1" }),
+  location_id: LocationId.optional(),
+  actor: z.string().min(1).max(ACTOR_LENGTH_MAX).optional(),
+  metadata: Metadata.optional(),
+  expected_version: Version.optional(),
+};
+
+const MovementBody = z.strictObject({
+  type: z.enum(["ADD", "REMOVE", "RETURN", "RESERVE", "RELEASE"]),
+  quantity: Quantity,
+  ...commonFields,
+});
+
+const AdjustBody = z.strictObject({
+  type: z.literal("ADJUST"),
+  on_hand: z.number().int().min(0).max(TOTAL_MAX).openapi({ description: "The counted total at the location." }),
+  ...commonFields,
+});
+
+export const TransactionBody = z.discriminatedUnion("type", [MovementBody, AdjustBody]).openapi("TransactionRequest");
+export type TransactionBody = z.infer<typeof TransactionBody>;
+
+export const WriteHeaders = z.object({
+  "idempotency-key": z.string().regex(IDEMPOTENCY_KEY_PATTERN, `1 to ${IDEMPOTENCY_KEY_LENGTH_MAX} printable ASCII characters`),
+  "if-match": z.string().optional().openapi({ example: '"17"' }),
+});
+
+export const Transaction = z
+  .object({
+    id: z.string(),
+    product_id: z.string(),
+    seq: z.number().int(),
+    type: TransactionType,
+    quantity: z.number().int().openapi({ description: "For ADJUST, the counted on_hand; otherwise the quantity moved." }),
+    delta: z.number().int(),
+    location_id: z.string(),
+    reason: z.string(),
+    created_by: z.string(),
+    actor: z.string().nullable(),
+    metadata: z.record(z.string(), z.unknown()).nullable(),
+    reservation_id: z.string().nullable(),
+    idempotency_key: z.string(),
+    created_at: z.string(),
+  })
+  .openapi("Transaction");
+
+export const Stock = z
+  .object({
+    product_id: z.string(),
+    on_hand: z.number().int(),
+    reserved: z.number().int(),
+    available: z.number().int(),
+    version: z.number().int(),
+    oversold: z.boolean(),
+    updated_at: z.string().nullable(),
+  })
+  .openapi("Stock");
+
+export const LocationStock = z.object({
+  location_id: z.string(),
+  on_hand: z.number().int(),
+  reserved: z.number().int(),
+  available: z.number().int(),
+});
+
+export const StockWithLocations = Stock.extend({
+  locations: z.array(LocationStock),
+  derived: z.literal(true).optional(),
+}).openapi("StockWithLocations");
+
+export const WriteResponse = z.object({ transaction: Transaction, stock: Stock }).openapi("TransactionWritten");
+
+export const TransactionPage = z
+  .object({ data: z.array(Transaction), next_after: z.number().int().nullable() })
+  .openapi("TransactionPage");
+
+export const TransactionQuery = z.object({
+  after: z.coerce.number().int().min(0).max(TOTAL_MAX).default(0),
+  limit: z.coerce.number().int().min(1).max(TRANSACTIONS_PAGE_LIMIT_MAX).default(TRANSACTIONS_PAGE_LIMIT_DEFAULT),
+  type: TransactionType.optional(),
+  reason: z.string().min(1).max(REASON_LENGTH_MAX).optional(),
+  location_id: LocationId.optional(),
+});
+
+export const StockQuery = z.object({
+  at_version: z.coerce.number().int().min(0).max(TOTAL_MAX).optional(),
+  as_of: z.iso.datetime({ offset: true }).optional().openapi({ example: "2026-11-26T23:01:02.345Z" }),
+});
+
+export const Problem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .catchall(z.unknown())
+  .openapi("Problem");
+
+/** The problem+json responses a route can answer, for the OpenAPI document. */
+export function problemResponses(...statuses: number[]) {
+  return Object.fromEntries(
+    statuses.map((status) => [status, { description: "Problem details (RFC 9457)", content: { "application/problem+json": { schema: Problem } } }]),
+  );
+}

@@ -1,0 +1,39 @@
+// Every bound the service enforces, in one place, with its unit last in the name.
+// The HTTP schemas and the Durable Object loops read these; nothing else hard-codes a limit.
+
+/** Smallest and largest quantity one transaction may move. */
+export const QUANTITY_MIN = 1;
+export const QUANTITY_MAX = 1_000_000_000;
+
+/** No running total (on hand, reserved) may pass this: beyond it doubles lose integers. */
+export const TOTAL_MAX = Number.MAX_SAFE_INTEGER;
+
+/** Product, location and reservation ids: 1 to 128 characters, first one alphanumeric. */
+export const ID_LENGTH_MAX = 128;
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@~-]{0,127}$/;
+
+export const DEFAULT_LOCATION_ID = "default";
+
+/** A product may be stocked in at most this many locations (keeps a stock read bounded). */
+export const LOCATIONS_PER_PRODUCT_MAX = 1_000;
+
+export const REASON_LENGTH_MAX = 200;
+export const ACTOR_LENGTH_MAX = 200;
+/** `metadata` is a JSON object of at most this many bytes once serialized (UTF-8). */
+export const METADATA_BYTES_MAX = 2_048;
+
+/** Idempotency keys: 1 to 255 printable ASCII characters. */
+export const IDEMPOTENCY_KEY_LENGTH_MAX = 255;
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
+
+/** Request bodies on JSON endpoints. */
+export const REQUEST_BODY_BYTES_MAX = 64 * 1024;
+
+export const TRANSACTIONS_PAGE_LIMIT_DEFAULT = 100;
+export const TRANSACTIONS_PAGE_LIMIT_MAX = 500;
+
+/** GET /v1/stock reads at most this many products in one request. */
+export const STOCK_BATCH_PRODUCT_IDS_MAX = 100;
+
+/** An incoming X-Request-Id is echoed only when it looks like an id, never arbitrary text. */
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
