@@ -1,0 +1,51 @@
+// Looking inside a product's Durable Object: its SQLite rows, and the fault seam of its writes.
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import type { ProductLedger } from "../../src/durable/product-ledger";
+
+export function ledgerStub(product_id: string) {
+  return env.PRODUCT_LEDGER.getByName(product_id);
+}
+
+export interface RawState {
+  rows: { seq: number; type: string; delta: number; location_id: string; idempotency_key: string }[];
+  levels: { location_id: string; on_hand: number; reserved: number }[];
+  totals: { on_hand: number; reserved: number; version: number; oversold_locations: number } | null;
+  keys: string[];
+}
+
+/** Reads the object's tables directly with SQL, bypassing every code path under test. */
+export function rawState(product_id: string): Promise<RawState> {
+  return runInDurableObject<ProductLedger, RawState>(ledgerStub(product_id), (_instance, state) => {
+    const sql = state.storage.sql;
+    return {
+      rows: sql.exec("SELECT seq, type, delta, location_id, idempotency_key FROM ledger_rows ORDER BY seq").toArray() as unknown as RawState["rows"],
+      levels: sql.exec("SELECT location_id, on_hand, reserved FROM location_stock ORDER BY location_id").toArray() as unknown as RawState["levels"],
+      totals: (sql.exec("SELECT on_hand, reserved, version, oversold_locations FROM product_stock").toArray()[0] ?? null) as RawState["totals"],
+      keys: sql.exec("SELECT key FROM idempotency_keys ORDER BY key").toArray().map((row) => String(row.key)),
+    };
+  });
+}
+
+/** Makes the next writes of this product's object throw right after the ledger insert. */
+export function injectFailureAfterLedgerInsert(product_id: string, enabled: boolean): Promise<void> {
+  return runInDurableObject<ProductLedger, void>(ledgerStub(product_id), (instance) => {
+    instance["faults"].afterLedgerInsert = enabled
+      ? () => {
+          throw new Error("injected failure after the ledger insert");
+        }
+      : undefined;
+  });
+}
+
+/** Sums computed from the raw ledger rows, per location: what the cache must equal. */
+export function sumsFromRows(rows: RawState["rows"]): Map<string, { on_hand: number; reserved: number }> {
+  const sums = new Map<string, { on_hand: number; reserved: number }>();
+  for (const row of rows) {
+    const level = sums.get(row.location_id) ?? { on_hand: 0, reserved: 0 };
+    if (row.type === "RESERVE" || row.type === "RELEASE") level.reserved -= row.delta;
+    else level.on_hand += row.delta;
+    sums.set(row.location_id, level);
+  }
+  return sums;
+}
