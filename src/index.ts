@@ -2,6 +2,7 @@
 import { createApp } from "./http/app";
 
 export { ProductLedger } from "./durable/product-ledger";
+export { Reservation } from "./durable/reservation";
 
 const app = createApp();
 

@@ -44,3 +44,21 @@ CREATE TABLE `product_stock` (
 	`updated_at` text NOT NULL,
 	CONSTRAINT "product_stock_single_row" CHECK("product_stock"."singleton" = 1)
 );
+--> statement-breakpoint
+CREATE TABLE `reservation_fences` (
+	`reservation_id` text PRIMARY KEY NOT NULL,
+	`attempt` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE `reservation_holds` (
+	`reservation_id` text NOT NULL,
+	`location_id` text NOT NULL,
+	`quantity` integer NOT NULL,
+	`status` text NOT NULL,
+	`attempt` integer NOT NULL,
+	`expires_at` text NOT NULL,
+	`last_seq` integer NOT NULL,
+	PRIMARY KEY(`reservation_id`, `location_id`)
+);
+--> statement-breakpoint
+CREATE INDEX `reservation_holds_location_status` ON `reservation_holds` (`location_id`,`status`);

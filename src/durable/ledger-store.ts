@@ -4,9 +4,10 @@
 import { and, asc, eq, gt, inArray, lte, max, sql, type SQL } from "drizzle-orm";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
 import type { Accepted, ProductState } from "../ledger/decide";
-import { ON_HAND_TYPES, type JsonObject, type LocationLevel, type Transaction, type TransactionType } from "../ledger/types";
+import { ON_HAND_TYPES, type JsonObject, type LocationLevel, type Transaction, type TransactionRequest, type TransactionType } from "../ledger/types";
 import { emptyTotals, type ProductTotals } from "../ledger/stock";
-import { idempotencyKeys, ledgerRows, locationStock, productStock, type schema } from "./tables";
+import type { Hold, HoldStatus } from "../ledger/holds";
+import { idempotencyKeys, ledgerRows, locationStock, productStock, reservationFences, reservationHolds, type schema } from "./tables";
 
 export type LedgerDb = DrizzleSqliteDODatabase<typeof schema>;
 
@@ -46,9 +47,13 @@ export function readLevels(db: LedgerDb, location_ids?: readonly string[]): Loca
 }
 
 /** The state decide() needs: totals plus the levels of the locations the write touches. */
-export function loadProductState(db: LedgerDb, product_id: string, location_ids: readonly string[]): ProductState {
+export function loadProductState(db: LedgerDb, product_id: string, requests: readonly TransactionRequest[]): ProductState {
   const totals = db.select().from(productStock).get();
-  const levels = readLevels(db, [...new Set(location_ids)]);
+  const location_ids = [...new Set(requests.map((request) => request.location_id))];
+  const levels = readLevels(db, location_ids);
+  // Only a plain RELEASE is limited by what reservations hold; skip the query otherwise.
+  const plainRelease = requests.some((request) => request.type === "RELEASE" && request.reservation_id === null);
+  const reservation_held = plainRelease ? heldByLocation(db, location_ids) : new Map<string, number>();
   return {
     product_id,
     version: totals?.version ?? 0,
@@ -58,6 +63,7 @@ export function loadProductState(db: LedgerDb, product_id: string, location_ids:
     location_count: totals?.locationCount ?? 0,
     last_created_at: totals?.updatedAt ?? null,
     levels: new Map(levels.map((level) => [level.location_id, level])),
+    reservation_held,
   };
 }
 
@@ -172,4 +178,57 @@ function toTransaction(product_id: string, row: typeof ledgerRows.$inferSelect):
     idempotency_key: row.idempotencyKey,
     created_at: row.createdAt,
   };
+}
+
+export function readHolds(db: LedgerDb, reservation_id: string): Hold[] {
+  return db
+    .select({
+      reservation_id: reservationHolds.reservationId,
+      location_id: reservationHolds.locationId,
+      quantity: reservationHolds.quantity,
+      status: reservationHolds.status,
+      attempt: reservationHolds.attempt,
+    })
+    .from(reservationHolds)
+    .where(eq(reservationHolds.reservationId, reservation_id))
+    .all();
+}
+
+/** Units held for reservations per location, for the locations given. */
+export function heldByLocation(db: LedgerDb, location_ids: readonly string[]): Map<string, number> {
+  const rows = db
+    .select({ location_id: reservationHolds.locationId, held: sql<number>`sum(${reservationHolds.quantity})` })
+    .from(reservationHolds)
+    .where(and(inArray(reservationHolds.locationId, [...new Set(location_ids)]), eq(reservationHolds.status, "held")))
+    .groupBy(reservationHolds.locationId)
+    .all();
+  return new Map(rows.map((row) => [row.location_id, row.held]));
+}
+
+export function saveHolds(db: LedgerDb, holds: readonly (Hold & { expires_at: string })[], last_seq: number): void {
+  for (const hold of holds) {
+    const values = { quantity: hold.quantity, status: hold.status, attempt: hold.attempt, expiresAt: hold.expires_at, lastSeq: last_seq };
+    db.insert(reservationHolds)
+      .values({ reservationId: hold.reservation_id, locationId: hold.location_id, ...values })
+      .onConflictDoUpdate({ target: [reservationHolds.reservationId, reservationHolds.locationId], set: values })
+      .run();
+  }
+}
+
+export function setHoldStatus(db: LedgerDb, reservation_id: string, from: HoldStatus, to: HoldStatus, last_seq: number): void {
+  db.update(reservationHolds)
+    .set({ status: to, lastSeq: last_seq })
+    .where(and(eq(reservationHolds.reservationId, reservation_id), eq(reservationHolds.status, from)))
+    .run();
+}
+
+export function readFence(db: LedgerDb, reservation_id: string): number {
+  return db.select({ attempt: reservationFences.attempt }).from(reservationFences).where(eq(reservationFences.reservationId, reservation_id)).get()?.attempt ?? 0;
+}
+
+export function raiseFence(db: LedgerDb, reservation_id: string, attempt: number): void {
+  db.insert(reservationFences)
+    .values({ reservationId: reservation_id, attempt })
+    .onConflictDoUpdate({ target: reservationFences.reservationId, set: { attempt: sql`max(${reservationFences.attempt}, ${attempt})` } })
+    .run();
 }

@@ -6,13 +6,14 @@ import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../migrations/product-ledger/migrations.js";
-import { decide } from "../ledger/decide";
-import type { RefusedWrite } from "../ledger/failures";
+import { decide, type Accepted } from "../ledger/decide";
+import type { LedgerFailure, RefusedWrite } from "../ledger/failures";
 import { fingerprintOf } from "../ledger/fingerprint";
+import { planCommit, planHold, planRelease, shortages, type HoldLine, type Shortage } from "../ledger/holds";
 import { formatUuidV7 } from "../ledger/ids";
 import { assertContiguous, assertInvariant, assertLevel, assertTotalsMatchLevels } from "../ledger/invariants";
 import { toStock, totalsFromLevels, withLocations } from "../ledger/stock";
-import type { Stock, StockWithLocations, Transaction, WriteCommand } from "../ledger/types";
+import type { Stock, StockWithLocations, Transaction, TransactionRequest, WriteCommand } from "../ledger/types";
 import * as store from "./ledger-store";
 import { schema } from "./tables";
 
@@ -20,6 +21,29 @@ export type WriteResult = { ok: true; replayed: boolean; transactions: Transacti
 
 export type StockAtQuery = { at_version: number } | { as_of: string };
 export type StockAtResult = { ok: true; stock: StockWithLocations } | { ok: false; code: "version_not_reached"; current_version: number };
+
+/** One step of a reservation on this product (hold, commit or release). */
+export interface ReservationStep {
+  product_id: string;
+  reservation_id: string;
+  /** Becomes created_by: the principal, or system:expiry / system:reservation-abort. */
+  created_by: string;
+  reason: string;
+  /** Stored on the rows, for the audit trail; idempotency itself comes from the holds' state. */
+  idempotency_key: string;
+}
+
+export interface HoldStep extends ReservationStep {
+  attempt: number;
+  expires_at: string;
+  lines: HoldLine[];
+}
+
+export type StepResult =
+  | { ok: true; stock: Stock }
+  | { ok: false; code: "insufficient_stock"; shortages: Shortage[]; stock: Stock }
+  | { ok: false; code: "stale_attempt" | "not_active" }
+  | { ok: false; code: "refused"; failure: LedgerFailure };
 
 /**
  * Seams for tests that attack atomicity: a hook that throws halfway through a write must leave
@@ -50,12 +74,7 @@ export class ProductLedger extends DurableObject<Env> {
   /** Appends one write (one or more rows) exactly once per idempotency key. */
   write(command: WriteCommand): WriteResult {
     const fingerprint = fingerprintOf(command);
-    const now = new Date().toISOString();
-    const new_ids = command.requests.map(() => formatUuidV7(Date.now(), crypto.getRandomValues(new Uint8Array(10))));
-
-    // Everything below is synchronous: no other request can interleave, and a throw anywhere
-    // rolls back every statement, including the ledger insert.
-    return this.db.transaction((): WriteResult => {
+    return this.atomically((): WriteResult => {
       const stored = store.findIdempotencyKey(this.db, command.idempotency_key);
       if (stored !== undefined) {
         if (stored.fingerprint !== fingerprint) {
@@ -64,24 +83,65 @@ export class ProductLedger extends DurableObject<Env> {
         const outcome = JSON.parse(stored.response) as StoredOutcome;
         return { ok: true, replayed: true, ...outcome };
       }
-
-      const state = store.loadProductState(this.db, command.product_id, command.requests.map((request) => request.location_id));
-      this.assertSameProduct(command.product_id);
-      const decision = decide(command, state, { now, new_ids });
+      const decision = this.append(command);
       if (!decision.ok) return { ok: false, failure: decision.failure, stock: this.currentStock(command.product_id) };
-
-      assertContiguous(state.version, decision.rows);
-      decision.levels.forEach(assertLevel);
-      store.appendRows(this.db, decision.rows);
-      this.faults.afterLedgerInsert?.();
-      store.saveReadModel(this.db, decision);
-
-      const outcome: StoredOutcome = {
-        transactions: decision.rows,
-        stock: toStock({ ...decision.next, updated_at: decision.next.last_created_at }),
-      };
+      const outcome: StoredOutcome = { transactions: decision.rows, stock: stockAfter(decision) };
       store.saveIdempotencyKey(this.db, command.idempotency_key, fingerprint, JSON.stringify(outcome), decision.rows);
       return { ok: true, replayed: false, ...outcome };
+    });
+  }
+
+  /** Several independent writes in order (a batch's items for this product): one RPC, each its own transaction. */
+  writeEach(commands: WriteCommand[]): WriteResult[] {
+    return commands.map((command) => this.write(command));
+  }
+
+  /** Holds every line of a reservation on this product, or none of them. Idempotent per attempt. */
+  hold(step: HoldStep): StepResult {
+    return this.atomically((): StepResult => {
+      const plan = planHold(store.readHolds(this.db, step.reservation_id), store.readFence(this.db, step.reservation_id), step.attempt, step.lines, stepBase(step));
+      if (plan.kind === "stale_attempt") return { ok: false, code: "stale_attempt" };
+      if (plan.kind === "already_held") return { ok: true, stock: this.currentStock(step.product_id) };
+
+      const state = store.loadProductState(this.db, step.product_id, plan.requests);
+      const short = shortages(step.lines, state.levels);
+      if (short.length > 0) return { ok: false, code: "insufficient_stock", shortages: short, stock: this.currentStock(step.product_id) };
+      const decision = this.append(reservationCommand(step, plan.requests, false));
+      if (!decision.ok) return { ok: false, code: "refused", failure: decision.failure };
+      const holds = step.lines.map((line) => ({ ...line, reservation_id: step.reservation_id, status: "held" as const, attempt: step.attempt, expires_at: step.expires_at }));
+      store.saveHolds(this.db, holds, decision.next.version);
+      return { ok: true, stock: stockAfter(decision) };
+    });
+  }
+
+  /** The sale of what a reservation holds here: RELEASE + REMOVE per line. Committing twice is a no-op. */
+  commitHold(step: ReservationStep): StepResult {
+    return this.atomically((): StepResult => {
+      const plan = planCommit(store.readHolds(this.db, step.reservation_id), stepBase(step));
+      if (plan.kind === "not_active") return { ok: false, code: "not_active" };
+      if (plan.kind === "already_committed") return { ok: true, stock: this.currentStock(step.product_id) };
+      // The held units were promised to this buyer: the sale is a fact, even if a count since
+      // found less stock than was held.
+      const decision = this.append(reservationCommand(step, plan.requests, true));
+      if (!decision.ok) return { ok: false, code: "refused", failure: decision.failure };
+      store.setHoldStatus(this.db, step.reservation_id, "held", "committed", decision.next.version);
+      return { ok: true, stock: stockAfter(decision) };
+    });
+  }
+
+  /**
+   * Gives back what a reservation holds here (release, expiry, or undoing a failed creation),
+   * and fences off holds of attempts up to `attempt_max` that may still be in flight.
+   */
+  releaseHold(step: ReservationStep & { attempt_max: number }): StepResult {
+    return this.atomically((): StepResult => {
+      store.raiseFence(this.db, step.reservation_id, step.attempt_max);
+      const requests = planRelease(store.readHolds(this.db, step.reservation_id), step.attempt_max, stepBase(step));
+      if (requests.length === 0) return { ok: true, stock: this.currentStock(step.product_id) };
+      const decision = this.append(reservationCommand(step, requests, false));
+      if (!decision.ok) return { ok: false, code: "refused", failure: decision.failure };
+      store.setHoldStatus(this.db, step.reservation_id, "held", "released", decision.next.version);
+      return { ok: true, stock: stockAfter(decision) };
     });
   }
 
@@ -106,6 +166,30 @@ export class ProductLedger extends DurableObject<Env> {
     return store.listTransactions(this.db, product_id, filter);
   }
 
+  /** Everything in `work` commits together, or, when it throws, not at all. No await inside. */
+  private atomically<T>(work: () => T): T {
+    return this.db.transaction(() => work());
+  }
+
+  /**
+   * Decides a command against the current state and, when accepted, appends its rows and
+   * writes the read model. Must run inside atomically().
+   */
+  private append(command: WriteCommand): ReturnType<typeof decide> {
+    const state = store.loadProductState(this.db, command.product_id, command.requests);
+    this.assertSameProduct(command.product_id);
+    const now = new Date().toISOString();
+    const new_ids = command.requests.map(() => formatUuidV7(Date.now(), crypto.getRandomValues(new Uint8Array(10))));
+    const decision = decide(command, state, { now, new_ids });
+    if (!decision.ok) return decision;
+    assertContiguous(state.version, decision.rows);
+    decision.levels.forEach(assertLevel);
+    store.appendRows(this.db, decision.rows);
+    this.faults.afterLedgerInsert?.();
+    store.saveReadModel(this.db, decision);
+    return decision;
+  }
+
   private currentStock(product_id: string): Stock {
     return toStock(store.readTotals(this.db, product_id));
   }
@@ -115,4 +199,16 @@ export class ProductLedger extends DurableObject<Env> {
     const stored = store.readTotals(this.db, product_id).product_id;
     assertInvariant(stored === product_id, `object of ${stored} received a write for ${product_id}`);
   }
+}
+
+function stockAfter(decision: Accepted): Stock {
+  return toStock({ ...decision.next, updated_at: decision.next.last_created_at });
+}
+
+function stepBase(step: ReservationStep): Pick<TransactionRequest, "reason" | "actor" | "metadata" | "reservation_id"> {
+  return { reason: step.reason, actor: null, metadata: null, reservation_id: step.reservation_id };
+}
+
+function reservationCommand(step: ReservationStep, requests: TransactionRequest[], is_fact: boolean): WriteCommand {
+  return { product_id: step.product_id, idempotency_key: step.idempotency_key, principal: step.created_by, expected_version: null, is_fact, requests };
 }

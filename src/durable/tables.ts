@@ -2,7 +2,7 @@
 // migrations under migrations/product-ledger from this file; docs/storage-schema.md explains it.
 
 import { sql } from "drizzle-orm";
-import { check, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { check, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /** The ledger: append-only, one row per transaction, seq 1, 2, 3… with no gaps. */
 export const ledgerRows = sqliteTable(
@@ -67,4 +67,33 @@ export const idempotencyKeys = sqliteTable("idempotency_keys", {
   createdAt: text("created_at").notNull(),
 });
 
-export const schema = { ledgerRows, locationStock, productStock, idempotencyKeys };
+/**
+ * Stock this product holds for reservations, per (reservation, location). Its status makes
+ * hold, commit and release idempotent; the sum of `held` rows per location is the part of
+ * `reserved` that a plain RELEASE may not take.
+ */
+export const reservationHolds = sqliteTable(
+  "reservation_holds",
+  {
+    reservationId: text("reservation_id").notNull(),
+    locationId: text("location_id").notNull(),
+    quantity: integer("quantity").notNull(),
+    status: text("status", { enum: ["held", "committed", "released"] }).notNull(),
+    attempt: integer("attempt").notNull(),
+    expiresAt: text("expires_at").notNull(),
+    /** seq of the last ledger row that changed this hold. */
+    lastSeq: integer("last_seq").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.reservationId, table.locationId] }), index("reservation_holds_location_status").on(table.locationId, table.status)],
+);
+
+/**
+ * The highest creation attempt of a reservation that was released here: a hold of that attempt
+ * or an older one that arrives late (it was in flight during a crash) is refused.
+ */
+export const reservationFences = sqliteTable("reservation_fences", {
+  reservationId: text("reservation_id").primaryKey(),
+  attempt: integer("attempt").notNull(),
+});
+
+export const schema = { ledgerRows, locationStock, productStock, idempotencyKeys, reservationHolds, reservationFences };

@@ -5,8 +5,10 @@ import { authenticate } from "./middleware/auth";
 import { requestId } from "./middleware/request-id";
 import { ProblemError, problemResponse } from "./problem";
 import { createRouter } from "./router";
+import { batch } from "./routes/batch";
 import { healthRoutes } from "./routes/health";
 import { productTransactions } from "./routes/product-transactions";
+import { reservations } from "./routes/reservations";
 import { stock } from "./routes/stock";
 
 export function createApp() {
@@ -17,6 +19,8 @@ export function createApp() {
   app.route("/", healthRoutes);
   app.route("/v1", productTransactions);
   app.route("/v1", stock);
+  app.route("/v1", reservations);
+  app.route("/v1", batch);
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",

@@ -11,6 +11,8 @@ export type ProblemCode =
   | "not_found"
   | "insufficient_stock"
   | "insufficient_reserved"
+  | "reservation_not_active"
+  | "reservation_exists"
   | "version_conflict"
   | "payload_too_large"
   | "unsupported_media_type"
@@ -26,6 +28,8 @@ const STATUS_AND_TITLE: Record<ProblemCode, [number, string]> = {
   not_found: [404, "Not found"],
   insufficient_stock: [409, "Not enough stock is available"],
   insufficient_reserved: [409, "Not enough stock is reserved"],
+  reservation_not_active: [409, "The reservation is no longer held"],
+  reservation_exists: [409, "A reservation with this id already exists"],
   version_conflict: [412, "The product's version has changed"],
   payload_too_large: [413, "The request body is too large"],
   unsupported_media_type: [415, "The request body must be JSON"],

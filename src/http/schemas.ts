@@ -24,7 +24,7 @@ export const ProductIdParams = z.object({ product_id: ProductId });
 export const LocationId = z.string().regex(ID_PATTERN, ID_RULE).openapi({ example: DEFAULT_LOCATION_ID });
 export const TransactionType = z.enum(TRANSACTION_TYPES);
 
-const Quantity = z.number().int().min(QUANTITY_MIN).max(QUANTITY_MAX);
+export const Quantity = z.number().int().min(QUANTITY_MIN).max(QUANTITY_MAX);
 const Version = z.number().int().min(0).max(TOTAL_MAX);
 
 const Metadata = z
@@ -42,13 +42,13 @@ const commonFields = {
   expected_version: Version.optional(),
 };
 
-const MovementBody = z.strictObject({
+export const MovementBody = z.strictObject({
   type: z.enum(["ADD", "REMOVE", "RETURN", "RESERVE", "RELEASE"]),
   quantity: Quantity,
   ...commonFields,
 });
 
-const AdjustBody = z.strictObject({
+export const AdjustBody = z.strictObject({
   type: z.literal("ADJUST"),
   on_hand: z.number().int().min(0).max(TOTAL_MAX).openapi({ description: "The counted total at the location." }),
   ...commonFields,
@@ -56,6 +56,10 @@ const AdjustBody = z.strictObject({
 
 export const TransactionBody = z.discriminatedUnion("type", [MovementBody, AdjustBody]).openapi("TransactionRequest");
 export type TransactionBody = z.infer<typeof TransactionBody>;
+
+export const IdempotencyKeyHeader = z.object({
+  "idempotency-key": z.string().regex(IDEMPOTENCY_KEY_PATTERN, `1 to ${IDEMPOTENCY_KEY_LENGTH_MAX} printable ASCII characters`),
+});
 
 export const WriteHeaders = z.object({
   "idempotency-key": z.string().regex(IDEMPOTENCY_KEY_PATTERN, `1 to ${IDEMPOTENCY_KEY_LENGTH_MAX} printable ASCII characters`),

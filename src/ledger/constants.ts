@@ -37,3 +37,25 @@ export const STOCK_BATCH_PRODUCT_IDS_MAX = 100;
 
 /** An incoming X-Request-Id is echoed only when it looks like an id, never arbitrary text. */
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Reservations: lines per reservation and how long a hold may last. */
+export const RESERVATION_LINES_MAX = 100;
+export const RESERVATION_TTL_SECONDS_MIN = 1;
+export const RESERVATION_TTL_SECONDS_MAX = 86_400;
+export const RESERVATION_TTL_SECONDS_DEFAULT = 900;
+
+/**
+ * A reservation whose creation did not finish (the coordinating object crashed between two
+ * products) is undone by its alarm this long after it started, well before its expiry.
+ */
+export const RESERVATION_PENDING_TIMEOUT_MS = 30_000;
+
+/** Retries of an unfinished step (a product object unavailable): exponential, capped. */
+export const RESERVATION_RETRY_DELAY_MS_MIN = 1_000;
+export const RESERVATION_RETRY_DELAY_MS_MAX = 300_000;
+
+/** Product objects called at once by one request (reservations, batches). */
+export const PRODUCT_FANOUT_MAX = 10;
+
+/** POST /v1/transactions/batch takes at most this many items. */
+export const BATCH_ITEMS_MAX = 500;

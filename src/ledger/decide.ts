@@ -20,6 +20,12 @@ export interface ProductState {
   last_created_at: string | null;
   /** Current level of every location the command touches (absent: the location is new). */
   levels: ReadonlyMap<string, LocationLevel>;
+  /**
+   * Units of `reserved` per touched location that belong to reservations (held by
+   * POST /v1/reservations). A plain RELEASE may not take them: only the reservation's own
+   * commit, release or expiry does. Absent: nothing is held.
+   */
+  reservation_held?: ReadonlyMap<string, number>;
 }
 
 export interface DecideContext {
@@ -55,7 +61,8 @@ export function decide(command: WriteCommand, state: ProductState, context: Deci
     if (isNewLocation && location_count + 1 > LOCATIONS_PER_PRODUCT_MAX) {
       return refuse({ code: "limit_exceeded", detail: `A product may be stocked in at most ${LOCATIONS_PER_PRODUCT_MAX} locations.` });
     }
-    const refusal = checkRule(command.is_fact, request.type, request.quantity, before);
+    const held = request.reservation_id === null ? (state.reservation_held?.get(request.location_id) ?? 0) : 0;
+    const refusal = checkRule(command.is_fact, request.type, request.quantity, before, held);
     if (refusal) return refuse(refusal);
 
     const delta = deltaOf(request.type, request.quantity, before);
@@ -107,7 +114,7 @@ export function decide(command: WriteCommand, state: ProductState, context: Deci
 }
 
 /** The rule each type must satisfy against its location's level before it. */
-function checkRule(isFact: boolean, type: Transaction["type"], quantity: number, level: LocationLevel): LedgerFailure | null {
+function checkRule(isFact: boolean, type: Transaction["type"], quantity: number, level: LocationLevel, heldByReservations: number): LedgerFailure | null {
   const available = availableOf(level);
   switch (type) {
     case "REMOVE":
@@ -118,8 +125,8 @@ function checkRule(isFact: boolean, type: Transaction["type"], quantity: number,
       if (available >= quantity) return null;
       return { code: "insufficient_stock", location_id: level.location_id, requested: quantity, available };
     case "RELEASE":
-      if (level.reserved >= quantity) return null;
-      return { code: "insufficient_reserved", location_id: level.location_id, requested: quantity, reserved: level.reserved };
+      if (level.reserved - heldByReservations >= quantity) return null;
+      return { code: "insufficient_reserved", location_id: level.location_id, requested: quantity, reserved: level.reserved - heldByReservations };
     case "ADD":
     case "RETURN":
     case "ADJUST":

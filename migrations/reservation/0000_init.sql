@@ -1,0 +1,19 @@
+CREATE TABLE `reservation` (
+	`singleton` integer PRIMARY KEY NOT NULL,
+	`id` text NOT NULL,
+	`phase` text NOT NULL,
+	`reason` text NOT NULL,
+	`ttl_seconds` integer NOT NULL,
+	`expires_at` text NOT NULL,
+	`created_by` text NOT NULL,
+	`created_at` text NOT NULL,
+	`lines` text NOT NULL,
+	`idempotency_key` text NOT NULL,
+	`fingerprint` text NOT NULL,
+	`attempt` integer NOT NULL,
+	`retries` integer NOT NULL,
+	`closed_by` text,
+	`closed_key` text,
+	`updated_at` text NOT NULL,
+	CONSTRAINT "reservation_single_row" CHECK("reservation"."singleton" = 1)
+);

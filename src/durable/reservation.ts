@@ -1,0 +1,299 @@
+// Reservation: one Durable Object per reservation id. It is the durable record of a checkout's
+// holds and the single place that decides its outcome: create, commit, release and expiry run
+// one at a time here, so two of them racing end in exactly one outcome.
+//
+// Each phase is saved BEFORE the product objects are called, and the alarm is set to finish
+// whatever a crash leaves unfinished (see src/ledger/reservations.ts for the state diagram).
+
+import { DurableObject } from "cloudflare:workers";
+import { drizzle } from "drizzle-orm/durable-sqlite";
+import { migrate } from "drizzle-orm/durable-sqlite/migrator";
+import migrations from "../../migrations/reservation/migrations.js";
+import { PRODUCT_FANOUT_MAX } from "../ledger/constants";
+import type { Shortage } from "../ledger/holds";
+import {
+  isExpired,
+  linesByProduct,
+  nextAlarmAt,
+  publicStatus,
+  type ReservationLine,
+  type ReservationPhase,
+  type ReservationStatus,
+} from "../ledger/reservations";
+import { settleBounded } from "../lib/map-bounded";
+import type { StepResult } from "./product-ledger";
+import { loadReservation, saveReservation, type ReservationDb, type StoredReservation } from "./reservation-store";
+import { reservationSchema } from "./reservation-tables";
+
+export const EXPIRY_PRINCIPAL = "system:expiry";
+export const ABORT_PRINCIPAL = "system:reservation-abort";
+
+export interface ReservationView {
+  id: string;
+  status: ReservationStatus;
+  reason: string;
+  expires_at: string;
+  created_by: string;
+  created_at: string;
+  lines: ReservationLine[];
+}
+
+export interface CreateReservation {
+  id: string;
+  reason: string;
+  ttl_seconds: number;
+  lines: ReservationLine[];
+  principal: string;
+  idempotency_key: string;
+  fingerprint: string;
+}
+
+export type CreateResult =
+  | { ok: true; replayed: boolean; reservation: ReservationView }
+  | { ok: false; code: "reservation_exists" | "idempotency_key_reused" }
+  | { ok: false; code: "insufficient_stock"; lines: (Shortage & { product_id: string })[] }
+  | { ok: false; code: "limit_exceeded"; detail: string };
+
+export type CloseResult =
+  | { ok: true; reservation: ReservationView }
+  | { ok: false; code: "not_found" }
+  | { ok: false; code: "reservation_not_active"; status: ReservationStatus };
+
+/** Raised when a product object could not be reached; the alarm finishes the step later. */
+class UnfinishedStep extends Error {
+  override name = "UnfinishedStep";
+}
+
+export class Reservation extends DurableObject<Env> {
+  private readonly db: ReservationDb;
+  /** Serializes operations across awaits; the durable phase, not this chain, is the truth. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.db = drizzle(ctx.storage, { schema: reservationSchema });
+    void ctx.blockConcurrencyWhile(async () => {
+      await migrate(this.db, migrations);
+    });
+  }
+
+  create(input: CreateReservation): Promise<CreateResult> {
+    return this.serialized(async () => {
+      let record = loadReservation(this.db);
+      if (record && (record.phase === "pending" || record.phase === "aborting")) {
+        // An earlier attempt crashed halfway: undo it before anything else.
+        record = await this.finish(record);
+      }
+      if (record && publicStatus(record.phase) !== null) {
+        if (record.idempotency_key !== input.idempotency_key) return { ok: false, code: "reservation_exists" };
+        if (record.fingerprint !== input.fingerprint) return { ok: false, code: "idempotency_key_reused" };
+        return { ok: true, replayed: true, reservation: view(record) };
+      }
+      return this.attemptCreate(input, (record?.attempt ?? 0) + 1);
+    });
+  }
+
+  read(): Promise<ReservationView | null> {
+    return this.serialized(async () => {
+      const record = loadReservation(this.db);
+      return record && publicStatus(record.phase) !== null ? view(record) : null;
+    });
+  }
+
+  commit(principal: string, idempotency_key: string): Promise<CloseResult> {
+    return this.close("committing", principal, idempotency_key);
+  }
+
+  release(principal: string, idempotency_key: string): Promise<CloseResult> {
+    return this.close("releasing", principal, idempotency_key);
+  }
+
+  /** Expiry at expires_at, and the finisher of every step a crash or an outage left open. */
+  override async alarm(): Promise<void> {
+    await this.serialized(async () => {
+      let record = loadReservation(this.db);
+      if (!record) return;
+      if (record.phase === "held" && isExpired(record, this.now())) record = this.transition(record, "expiring", EXPIRY_PRINCIPAL, `expiry:${record.id}`);
+      try {
+        await this.finish(record);
+      } catch (error) {
+        // Never let the platform's bounded alarm retries give up: our own backoff keeps trying.
+        if (!(error instanceof UnfinishedStep)) throw error;
+      }
+    });
+  }
+
+  private async attemptCreate(input: CreateReservation, attempt: number): Promise<CreateResult> {
+    const now = this.now();
+    let record: StoredReservation = {
+      id: input.id,
+      phase: "pending",
+      reason: input.reason,
+      ttl_seconds: input.ttl_seconds,
+      expires_at: new Date(Date.parse(now) + input.ttl_seconds * 1000).toISOString(),
+      created_by: input.principal,
+      created_at: now,
+      lines: input.lines,
+      idempotency_key: input.idempotency_key,
+      fingerprint: input.fingerprint,
+      attempt,
+      retries: 0,
+      closed_by: null,
+      closed_key: null,
+    };
+    await this.save(record);
+
+    const groups = [...linesByProduct(record.lines)];
+    const results = await settleBounded(groups, PRODUCT_FANOUT_MAX, async ([product_id, lines]): Promise<StepResult> =>
+      await this.product(product_id).hold({
+        product_id,
+        reservation_id: record.id,
+        created_by: record.created_by,
+        reason: record.reason,
+        idempotency_key: record.idempotency_key,
+        attempt,
+        expires_at: record.expires_at,
+        lines,
+      }),
+    );
+    if (results.every((result) => result.status === "fulfilled" && result.value.ok)) {
+      record = { ...record, phase: "held" };
+      await this.save(record);
+      return { ok: true, replayed: false, reservation: view(record) };
+    }
+
+    // Not every line could be held: give back what was, then answer. If giving back fails,
+    // the phase stays `aborting` and the alarm retries until nothing is held.
+    record = this.transition(record, "aborting", ABORT_PRINCIPAL, `abort:${record.id}:${attempt}`);
+    await this.save(record);
+    await this.finish(record).catch((error: unknown) => {
+      if (!(error instanceof UnfinishedStep)) throw error;
+    });
+
+    const short = results.flatMap((result, index) =>
+      result.status === "fulfilled" && !result.value.ok && result.value.code === "insufficient_stock"
+        ? result.value.shortages.map((shortage) => ({ product_id: groups[index]![0], ...shortage }))
+        : [],
+    );
+    const unreachable = results.some((result) => result.status === "rejected");
+    if (short.length > 0 && !unreachable) return { ok: false, code: "insufficient_stock", lines: short };
+    const refused = results.find((result) => result.status === "fulfilled" && !result.value.ok && result.value.code === "refused");
+    if (refused?.status === "fulfilled" && !refused.value.ok && refused.value.code === "refused" && refused.value.failure.code === "limit_exceeded") {
+      return { ok: false, code: "limit_exceeded", detail: refused.value.failure.detail };
+    }
+    throw new Error(`reservation ${record.id}: ${results.filter((result) => result.status === "rejected").length} product object(s) failed while holding`);
+  }
+
+  private close(target: "committing" | "releasing", principal: string, idempotency_key: string): Promise<CloseResult> {
+    return this.serialized(async (): Promise<CloseResult> => {
+      let record = loadReservation(this.db);
+      const status = record ? publicStatus(record.phase) : null;
+      if (!record || status === null) return { ok: false, code: "not_found" };
+
+      if (record.phase === "held" && isExpired(record, this.now())) {
+        // Past expires_at the hold is over, whether or not the alarm has run yet.
+        record = this.transition(record, "expiring", EXPIRY_PRINCIPAL, `expiry:${record.id}`);
+        await this.save(record);
+        await this.finish(record).catch((error: unknown) => {
+          if (!(error instanceof UnfinishedStep)) throw error;
+        });
+        return target === "releasing" ? { ok: true, reservation: view(record) } : { ok: false, code: "reservation_not_active", status: "expired" };
+      }
+      if (record.phase === "held") {
+        record = this.transition(record, target, principal, idempotency_key);
+        await this.save(record);
+      }
+      const wanted: ReservationStatus = target === "committing" ? "committed" : "released";
+      const current = publicStatus(record.phase)!;
+      // Releasing what already expired is a no-op success: the stock is back either way.
+      const alreadyFine = current === wanted || (target === "releasing" && current === "expired");
+      if (!alreadyFine) return { ok: false, code: "reservation_not_active", status: current };
+      record = await this.finish(record);
+      return { ok: true, reservation: view(record) };
+    });
+  }
+
+  /** Drives an unfinished phase to its end state. Throws UnfinishedStep if a product is unreachable. */
+  private async finish(record: StoredReservation): Promise<StoredReservation> {
+    const done = FINAL_PHASE[record.phase];
+    if (done === undefined) {
+      await this.syncAlarm(record);
+      return record;
+    }
+    const groups = [...linesByProduct(record.lines)];
+    const step = (product_id: string) => ({
+      product_id,
+      reservation_id: record.id,
+      created_by: record.closed_by ?? record.created_by,
+      reason: record.reason,
+      idempotency_key: record.closed_key ?? record.idempotency_key,
+    });
+    const results = await settleBounded(groups, PRODUCT_FANOUT_MAX, async ([product_id]): Promise<StepResult> => {
+      const ledger = this.product(product_id);
+      if (record.phase === "committing") return await ledger.commitHold(step(product_id));
+      return await ledger.releaseHold({ ...step(product_id), attempt_max: record.attempt });
+    });
+    const failed = results.filter((result) => result.status === "rejected" || !result.value.ok);
+    if (failed.length > 0) {
+      const next = { ...record, retries: record.retries + 1 };
+      await this.save(next);
+      for (const result of failed) {
+        console.error(JSON.stringify({ level: "warn", reservation_id: record.id, phase: record.phase, result: result.status === "rejected" ? String(result.reason) : result.value }));
+      }
+      throw new UnfinishedStep(`reservation ${record.id}: ${failed.length} product(s) not finished in phase ${record.phase}`);
+    }
+    const finished = { ...record, phase: done, retries: 0 };
+    await this.save(finished);
+    return finished;
+  }
+
+  private transition(record: StoredReservation, phase: ReservationPhase, closed_by: string, closed_key: string): StoredReservation {
+    return { ...record, phase, closed_by, closed_key, retries: 0 };
+  }
+
+  private async save(record: StoredReservation): Promise<void> {
+    saveReservation(this.db, record, this.now());
+    await this.syncAlarm(record);
+  }
+
+  private async syncAlarm(record: StoredReservation): Promise<void> {
+    const at = nextAlarmAt(record, Date.now());
+    if (at === null) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(at);
+  }
+
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private product(product_id: string) {
+    return this.env.PRODUCT_LEDGER.getByName(product_id);
+  }
+
+  private now(): string {
+    return new Date().toISOString();
+  }
+}
+
+/** Where each unfinished phase ends once every product has done its part. */
+const FINAL_PHASE: Partial<Record<ReservationPhase, ReservationPhase>> = {
+  pending: "failed",
+  aborting: "failed",
+  committing: "committed",
+  releasing: "released",
+  expiring: "expired",
+};
+
+function view(record: StoredReservation): ReservationView {
+  return {
+    id: record.id,
+    status: publicStatus(record.phase)!,
+    reason: record.reason,
+    expires_at: record.expires_at,
+    created_by: record.created_by,
+    created_at: record.created_at,
+    lines: record.lines,
+  };
+}

@@ -1,0 +1,107 @@
+// Reservations: all-or-nothing holds across products, committed, released, or expired by alarm.
+import { createRoute } from "@hono/zod-openapi";
+import { DEFAULT_LOCATION_ID } from "../../ledger/constants";
+import { canonicalJson } from "../../ledger/fingerprint";
+import type { CloseResult } from "../../durable/reservation";
+import { sha256 } from "../api-keys";
+import { requireRole } from "../middleware/auth";
+import { requireIdempotencyKey } from "../middleware/idempotency-key";
+import { jsonBody } from "../middleware/json-body";
+import { ProblemError } from "../problem";
+import { ReservationBody, ReservationIdParams, ReservationView } from "../reservation-schemas";
+import { createRouter } from "../router";
+import { IdempotencyKeyHeader, problemResponses } from "../schemas";
+
+const reservationResponse = (description: string) => ({ description, content: { "application/json": { schema: ReservationView } } });
+
+const createReservation = createRoute({
+  method: "post",
+  path: "/reservations",
+  summary: "Hold stock on several products, all or nothing, until expires_at",
+  middleware: [requireRole("write"), requireIdempotencyKey, ...jsonBody()] as const,
+  request: { headers: IdempotencyKeyHeader, body: { required: true, content: { "application/json": { schema: ReservationBody } } } },
+  responses: {
+    201: reservationResponse("Every line is held"),
+    200: reservationResponse("Replayed: the reservation this Idempotency-Key created, as it is now"),
+    ...problemResponses(400, 401, 403, 409, 413, 415, 422),
+  },
+});
+
+const getReservation = createRoute({
+  method: "get",
+  path: "/reservations/{id}",
+  summary: "A reservation and its status",
+  middleware: [requireRole("read")] as const,
+  request: { params: ReservationIdParams },
+  responses: { 200: reservationResponse("The reservation"), ...problemResponses(400, 401, 403, 404) },
+});
+
+const closeRoute = (action: "commit" | "release", summary: string) =>
+  createRoute({
+    method: "post",
+    path: `/reservations/{id}/${action}`,
+    summary,
+    middleware: [requireRole("write"), requireIdempotencyKey] as const,
+    request: { params: ReservationIdParams, headers: IdempotencyKeyHeader },
+    responses: { 200: reservationResponse("Done (also when it was already done)"), ...problemResponses(400, 401, 403, 404, 409) },
+  });
+
+const commitReservation = closeRoute("commit", "Sell what the reservation holds: RELEASE + REMOVE per line");
+const releaseReservation = closeRoute("release", "Give back what the reservation holds: RELEASE per line");
+
+export const reservations = createRouter()
+  .openapi(createReservation, async (c) => {
+    const body = c.req.valid("json");
+    const principal = c.get("principal").id;
+    const idempotency_key = c.req.valid("header")["idempotency-key"];
+    const id = body.reservation_id ?? (await generatedReservationId(principal, idempotency_key));
+    const lines = body.lines.map((line) => ({ product_id: line.product_id, location_id: line.location_id ?? DEFAULT_LOCATION_ID, quantity: line.quantity }));
+    const fingerprint = canonicalJson({ principal, reservation_id: body.reservation_id ?? null, reason: body.reason, ttl_seconds: body.ttl_seconds, lines });
+
+    const result = await c.env.RESERVATION.getByName(id).create({ id, reason: body.reason, ttl_seconds: body.ttl_seconds, lines, principal, idempotency_key, fingerprint });
+    if (result.ok) {
+      if (result.replayed) c.header("Idempotent-Replayed", "true");
+      return c.json(result.reservation, result.replayed ? 200 : 201);
+    }
+    switch (result.code) {
+      case "insufficient_stock":
+        throw new ProblemError("insufficient_stock", `${result.lines.length} line(s) could not be held; nothing is held.`, { lines: result.lines });
+      case "reservation_exists":
+        throw new ProblemError("reservation_exists", `Reservation ${id} already exists under another Idempotency-Key.`);
+      case "idempotency_key_reused":
+        throw new ProblemError("idempotency_key_reused", "This Idempotency-Key created a reservation with a different request. Use a new key.");
+      case "limit_exceeded":
+        throw new ProblemError("limit_exceeded", result.detail);
+    }
+  })
+  .openapi(getReservation, async (c) => {
+    const { id } = c.req.valid("param");
+    const reservation = await c.env.RESERVATION.getByName(id).read();
+    if (reservation === null) throw new ProblemError("not_found", `No reservation ${id}.`);
+    return c.json(reservation, 200);
+  })
+  .openapi(commitReservation, async (c) => {
+    const { id } = c.req.valid("param");
+    const result = await c.env.RESERVATION.getByName(id).commit(c.get("principal").id, c.req.valid("header")["idempotency-key"]);
+    return c.json(closed(id, result), 200);
+  })
+  .openapi(releaseReservation, async (c) => {
+    const { id } = c.req.valid("param");
+    const result = await c.env.RESERVATION.getByName(id).release(c.get("principal").id, c.req.valid("header")["idempotency-key"]);
+    return c.json(closed(id, result), 200);
+  });
+
+function closed(id: string, result: CloseResult) {
+  if (result.ok) return result.reservation;
+  if (result.code === "not_found") throw new ProblemError("not_found", `No reservation ${id}.`);
+  throw new ProblemError("reservation_not_active", `Reservation ${id} is ${result.status}.`, { status: result.status });
+}
+
+/**
+ * Without a reservation_id, the id is derived from who asked and the Idempotency-Key, so a
+ * retry of the same request reaches the same reservation instead of holding stock twice.
+ */
+async function generatedReservationId(principal: string, idempotency_key: string): Promise<string> {
+  const digest = await sha256(`${principal}\n${idempotency_key}`);
+  return `rsv-${[...digest.subarray(0, 16)].map((byte) => byte.toString(16).padStart(2, "0")).join("")}`;
+}

@@ -1,0 +1,128 @@
+// The reservation lifecycle, pure. A reservation moves through phases; the coordinating
+// Durable Object persists each phase BEFORE it calls the product objects, so whatever crashes,
+// the phase says what is left to finish, and the alarm finishes it.
+//
+//   pending ──all held──▶ held ──commit──▶ committing ──all products──▶ committed
+//      │                   ├──release──▶ releasing ──all products──▶ released
+//      │                   └──expires_at─▶ expiring ──all products──▶ expired
+//      └──a line short, or a crash──▶ aborting ──all products──▶ failed (a retry may start over)
+
+import {
+  RESERVATION_PENDING_TIMEOUT_MS,
+  RESERVATION_RETRY_DELAY_MS_MAX,
+  RESERVATION_RETRY_DELAY_MS_MIN,
+} from "./constants";
+
+export type ReservationPhase =
+  | "pending"
+  | "aborting"
+  | "failed"
+  | "held"
+  | "committing"
+  | "committed"
+  | "releasing"
+  | "released"
+  | "expiring"
+  | "expired";
+
+export type ReservationStatus = "held" | "committed" | "released" | "expired";
+
+export interface ReservationLine {
+  product_id: string;
+  location_id: string;
+  quantity: number;
+}
+
+export interface ReservationRecord {
+  id: string;
+  phase: ReservationPhase;
+  reason: string;
+  ttl_seconds: number;
+  expires_at: string;
+  created_by: string;
+  created_at: string;
+  lines: ReservationLine[];
+  idempotency_key: string;
+  fingerprint: string;
+  /** Each creation attempt gets a number; product objects refuse holds of older attempts. */
+  attempt: number;
+  /** Consecutive failed tries of the current unfinished step, for the retry backoff. */
+  retries: number;
+}
+
+/** What clients see: the decided outcome. Unfinished creations and failed ones are not visible. */
+export function publicStatus(phase: ReservationPhase): ReservationStatus | null {
+  switch (phase) {
+    case "held":
+      return "held";
+    case "committing":
+    case "committed":
+      return "committed";
+    case "releasing":
+    case "released":
+      return "released";
+    case "expiring":
+    case "expired":
+      return "expired";
+    case "pending":
+    case "aborting":
+    case "failed":
+      return null;
+  }
+}
+
+/** Phases whose product-side work is not finished yet. */
+export function isUnfinished(phase: ReservationPhase): boolean {
+  return phase === "pending" || phase === "aborting" || phase === "committing" || phase === "releasing" || phase === "expiring";
+}
+
+export function isExpired(record: Pick<ReservationRecord, "expires_at">, now: string): boolean {
+  return now >= record.expires_at;
+}
+
+/** When the object must wake up next, or null when nothing is left to do. */
+export function nextAlarmAt(record: ReservationRecord, now_ms: number): number | null {
+  switch (record.phase) {
+    case "pending":
+      return Math.min(Date.parse(record.created_at) + RESERVATION_PENDING_TIMEOUT_MS, Date.parse(record.expires_at));
+    case "held":
+      return Date.parse(record.expires_at);
+    case "aborting":
+    case "committing":
+    case "releasing":
+    case "expiring":
+      return now_ms + retryDelayMs(record.retries);
+    case "failed":
+    case "committed":
+    case "released":
+    case "expired":
+      return null;
+  }
+}
+
+export function retryDelayMs(retries: number): number {
+  return Math.min(RESERVATION_RETRY_DELAY_MS_MAX, RESERVATION_RETRY_DELAY_MS_MIN * 2 ** Math.min(retries, 20));
+}
+
+/** Lines grouped by product, in first-seen order: one call per product object. */
+export function linesByProduct(lines: readonly ReservationLine[]): Map<string, { location_id: string; quantity: number }[]> {
+  const grouped = new Map<string, { location_id: string; quantity: number }[]>();
+  for (const line of lines) {
+    const group = grouped.get(line.product_id) ?? [];
+    group.push({ location_id: line.location_id, quantity: line.quantity });
+    grouped.set(line.product_id, group);
+  }
+  return grouped;
+}
+
+/** Two lines with the same product and location: the contract refuses them (400). */
+export function duplicateLineIndexes(lines: readonly Pick<ReservationLine, "product_id" | "location_id">[]): number[] {
+  const seen = new Set<string>();
+  const duplicates: number[] = [];
+  lines.forEach((line, index) => {
+    const key = `${line.product_id}\u0000${line.location_id}`;
+    if (seen.has(key)) duplicates.push(index);
+    seen.add(key);
+  });
+  return duplicates;
+}
