@@ -1,0 +1,436 @@
+// Black-box tests of the HTTP edge: authentication and roles, fail-closed configuration,
+// problem details, request validation, body guards, request ids, health and the OpenAPI document.
+// Storage is shared by the tests of this file, so every test uses its own product id.
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import { BASE, call, freshKey, freshProductId, postTransaction } from "../helpers/http";
+import { TEST_TOKENS } from "../helpers/tokens";
+
+interface FieldError {
+  path: string;
+  message: string;
+}
+
+interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  errors?: FieldError[];
+  [extension: string]: unknown;
+}
+
+const PROBLEM_JSON = /^application\/problem\+json\b/;
+
+/** Asserts the RFC 9457 shape, the status and the code; returns the parsed problem. */
+async function expectProblem(response: Response, status: number, code: string): Promise<Problem> {
+  expect(response.status).toBe(status);
+  expect(response.headers.get("content-type") ?? "").toMatch(PROBLEM_JSON);
+  const problem = (await response.json()) as Problem;
+  expect(problem).toMatchObject({ status, code });
+  expect(typeof problem.type).toBe("string");
+  expect(problem.type.length).toBeGreaterThan(0);
+  expect(typeof problem.title).toBe("string");
+  expect(problem.title.length).toBeGreaterThan(0);
+  expect(typeof problem.detail).toBe("string");
+  return problem;
+}
+
+/** The paths listed in an invalid_request problem's `errors`, after checking each entry's shape. */
+function errorPaths(problem: Problem): string[] {
+  expect(Array.isArray(problem.errors)).toBe(true);
+  const errors = problem.errors ?? [];
+  expect(errors.length).toBeGreaterThan(0);
+  for (const error of errors) {
+    expect(typeof error.path).toBe("string");
+    expect(typeof error.message).toBe("string");
+  }
+  return errors.map((error) => error.path);
+}
+
+function transactionsPath(product_id: string): string {
+  return `/v1/products/${encodeURIComponent(product_id)}/transactions`;
+}
+
+/** POST a raw body to a product's transactions with a writer token and a fresh key. */
+function postRaw(product_id: string, rawBody: string, contentType: string | null, headers: Record<string, string> = {}) {
+  const all: Record<string, string> = { "idempotency-key": freshKey(), ...headers };
+  if (contentType !== null) all["content-type"] = contentType;
+  return call("POST", transactionsPath(product_id), { role: "writer", rawBody, headers: all });
+}
+
+/** POST a JSON body exactly as given (no default reason added). */
+function postBody(product_id: string, body: unknown, headers: Record<string, string> = {}) {
+  return call("POST", transactionsPath(product_id), { role: "writer", body, headers: { "idempotency-key": freshKey(), ...headers } });
+}
+
+describe("authentication", () => {
+  it("answers 401 unauthorized with WWW-Authenticate and problem+json when no token is sent", async () => {
+    const response = await call("GET", `/v1/products/${freshProductId()}/stock`, { role: null });
+    expect(response.headers.get("www-authenticate") ?? "").toMatch(/^Bearer\b/i);
+    await expectProblem(response, 401, "unauthorized");
+  });
+
+  it("answers 401 unauthorized when the bearer token is not configured", async () => {
+    const response = await call("GET", `/v1/products/${freshProductId()}/stock`, {
+      role: null,
+      headers: { authorization: "Bearer not-a-configured-token" },
+    });
+    expect(response.headers.get("www-authenticate") ?? "").toMatch(/^Bearer\b/i);
+    await expectProblem(response, 401, "unauthorized");
+  });
+
+  it.each([
+    ["a Basic scheme", `Basic ${btoa("test-admin:test-admin-token")}`],
+    ["the bare word Bearer", "Bearer"],
+    ["Bearer with no space before the token", `Bearer${TEST_TOKENS.admin.token}`],
+    ["two tokens", `Bearer ${TEST_TOKENS.admin.token} ${TEST_TOKENS.admin.token}`],
+    ["a token with no scheme", TEST_TOKENS.admin.token],
+  ])("answers 401 unauthorized to a malformed Authorization header (%s)", async (_label, authorization) => {
+    const response = await call("GET", `/v1/products/${freshProductId()}/stock`, { role: null, headers: { authorization } });
+    expect(response.headers.get("www-authenticate") ?? "").toMatch(/^Bearer\b/i);
+    await expectProblem(response, 401, "unauthorized");
+  });
+
+  it("answers 403 forbidden when a reader posts a transaction, and writes nothing", async () => {
+    const product = freshProductId();
+    const response = await postTransaction(product, { type: "ADD", quantity: 1 }, { role: "reader" });
+    await expectProblem(response, 403, "forbidden");
+    const stock = await call("GET", `/v1/products/${product}/stock`, { role: "reader" });
+    expect(((await stock.json()) as { version: number }).version).toBe(0);
+  });
+
+  it.each([
+    ["reader", 200, 403],
+    ["writer", 200, 201],
+    ["admin", 200, 201],
+  ] as const)("lets a %s read stock and history, and answers %i / %i to its reads / write", async (role, readStatus, writeStatus) => {
+    const product = freshProductId();
+    expect((await call("GET", `/v1/products/${product}/stock`, { role })).status).toBe(readStatus);
+    expect((await call("GET", `/v1/products/${product}/transactions`, { role })).status).toBe(readStatus);
+    expect((await call("GET", `/v1/stock?product_ids=${product}`, { role })).status).toBe(readStatus);
+    const write = await call("POST", transactionsPath(product), {
+      role,
+      headers: { "idempotency-key": freshKey() },
+      body: { type: "ADD", quantity: 1, reason: "role-matrix" },
+    });
+    expect(write.status).toBe(writeStatus);
+  });
+});
+
+describe("fail closed when API_KEYS is missing or malformed", () => {
+  async function fetchWith(apiKeys: unknown, method: string, path: string, init: { token?: string; body?: unknown } = {}) {
+    const headers = new Headers();
+    if (init.token !== undefined) headers.set("authorization", `Bearer ${init.token}`);
+    let body: string | undefined;
+    if (init.body !== undefined) {
+      body = JSON.stringify(init.body);
+      headers.set("content-type", "application/json");
+      headers.set("idempotency-key", freshKey());
+    }
+    const request = new Request(`${BASE}${path}`, { method, headers, body });
+    const brokenEnv = { ...env, API_KEYS: apiKeys } as unknown as Env;
+    return worker.fetch(request, brokenEnv, createExecutionContext());
+  }
+
+  it("serves the admin token normally when the configured env is passed (control)", async () => {
+    const product = freshProductId();
+    const response = await fetchWith(env.API_KEYS, "GET", `/v1/products/${product}/stock`, { token: TEST_TOKENS.admin.token });
+    expect(response.status).toBe(200);
+  });
+
+  it.each([
+    ["absent", undefined],
+    ["not JSON", "not json"],
+    ["an empty list", "[]"],
+    ["an empty string", ""],
+    ["JSON of the wrong shape", JSON.stringify({ principal: "x", role: "admin" })],
+  ])("refuses every /v1 request with 401 while API_KEYS is %s, and /healthz still answers 200", async (_label, apiKeys) => {
+    const product = freshProductId();
+    const token = TEST_TOKENS.admin.token;
+    const attempts = [
+      await fetchWith(apiKeys, "GET", `/v1/products/${product}/stock`, { token }),
+      await fetchWith(apiKeys, "GET", `/v1/products/${product}/transactions`, { token }),
+      await fetchWith(apiKeys, "GET", `/v1/stock?product_ids=${product}`, { token }),
+      await fetchWith(apiKeys, "POST", transactionsPath(product), { token, body: { type: "ADD", quantity: 1, reason: "fail-closed" } }),
+      await fetchWith(apiKeys, "GET", `/v1/no-such-route`, { token }),
+      await fetchWith(apiKeys, "GET", `/v1/products/${product}/stock`),
+    ];
+    for (const response of attempts) {
+      await expectProblem(response, 401, "unauthorized");
+      expect(response.headers.get("x-request-id")).toBeTruthy();
+    }
+    const health = await fetchWith(apiKeys, "GET", "/healthz");
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ ok: true });
+    // Nothing was written by the refused POST.
+    const stock = await call("GET", `/v1/products/${product}/stock`, { role: "reader" });
+    expect(((await stock.json()) as { version: number }).version).toBe(0);
+  });
+});
+
+describe("problem details", () => {
+  it("gives every error the RFC 9457 fields type, title, status, detail and code, with status equal to the HTTP status", async () => {
+    const product = freshProductId();
+    const responses = [
+      await call("GET", `/v1/products/${product}/stock`, { role: null }),
+      await postTransaction(product, { type: "ADD", quantity: 1 }, { role: "reader" }),
+      await call("GET", "/no-such-route", { role: null }),
+      await postTransaction(product, { type: "REMOVE", quantity: 1 }),
+      await postTransaction(product, { type: "ADD", quantity: 0 }),
+    ];
+    for (const response of responses) {
+      expect(response.headers.get("content-type") ?? "").toMatch(PROBLEM_JSON);
+      const problem = (await response.json()) as Problem;
+      expect(problem.status).toBe(response.status);
+      for (const field of ["type", "title", "detail", "code"] as const) {
+        expect(typeof problem[field]).toBe("string");
+        expect((problem[field] as string).length).toBeGreaterThan(0);
+      }
+      expect(problem.code).toMatch(/^[a-z]+(?:_[a-z]+)*$/);
+    }
+  });
+
+  it("answers an unknown route with a 404 not_found problem", async () => {
+    await expectProblem(await call("GET", "/no-such-route", { role: null }), 404, "not_found");
+    await expectProblem(await call("GET", "/v1/no-such-route", { role: "admin" }), 404, "not_found");
+  });
+});
+
+describe("request validation", () => {
+  it("lists body.quantity and body.reason in errors when both are bad", async () => {
+    const problem = await expectProblem(await postBody(freshProductId(), { type: "ADD", quantity: 0 }), 400, "invalid_request");
+    const paths = errorPaths(problem);
+    expect(paths).toContain("body.quantity");
+    expect(paths).toContain("body.reason");
+  });
+
+  it("lists query.limit in errors for a history limit out of range", async () => {
+    const response = await call("GET", `/v1/products/${freshProductId()}/transactions?limit=0`, { role: "reader" });
+    expect(errorPaths(await expectProblem(response, 400, "invalid_request"))).toContain("query.limit");
+  });
+
+  it("lists path.product_id in errors for a bad product id in the path", async () => {
+    const response = await call("GET", "/v1/products/-bad/stock", { role: "reader" });
+    expect(errorPaths(await expectProblem(response, 400, "invalid_request"))).toContain("path.product_id");
+  });
+
+  it("lists header.idempotency-key in errors and answers invalid_request for a 256-character Idempotency-Key", async () => {
+    const response = await postTransaction(freshProductId(), { type: "ADD", quantity: 1 }, { key: "k".repeat(256) });
+    expect(errorPaths(await expectProblem(response, 400, "invalid_request"))).toContain("header.idempotency-key");
+  });
+
+  it("accepts an Idempotency-Key of exactly 255 characters", async () => {
+    const key = `${crypto.randomUUID()}-`.padEnd(255, "k");
+    const response = await postTransaction(freshProductId(), { type: "ADD", quantity: 1 }, { key });
+    expect(response.status).toBe(201);
+  });
+
+  it("answers 400 idempotency_key_required when a write has no Idempotency-Key", async () => {
+    const product = freshProductId();
+    const response = await call("POST", transactionsPath(product), { role: "writer", body: { type: "ADD", quantity: 1, reason: "no-key" } });
+    await expectProblem(response, 400, "idempotency_key_required");
+  });
+
+  it.each([
+    ["starts with a dash", "-bad"],
+    ["is 129 characters long", "a".repeat(129)],
+    ["contains a space", "sku 1"],
+    ["contains a # character", "sku#1"],
+  ])("answers 400 to a product id in the path that %s", async (_label, product) => {
+    const read = await call("GET", `/v1/products/${encodeURIComponent(product)}/stock`, { role: "reader" });
+    await expectProblem(read, 400, "invalid_request");
+    const write = await postTransaction(product, { type: "ADD", quantity: 1 });
+    await expectProblem(write, 400, "invalid_request");
+  });
+
+  it("accepts a product id of exactly 128 allowed characters", async () => {
+    const product = `A${crypto.randomUUID()}._:@~-`.padEnd(128, "z");
+    expect(product.length).toBe(128);
+    expect((await postTransaction(product, { type: "ADD", quantity: 1 })).status).toBe(201);
+    expect((await call("GET", `/v1/products/${encodeURIComponent(product)}/stock`, { role: "reader" })).status).toBe(200);
+  });
+
+  it.each([
+    ["zero", 0],
+    ["above one billion", 1_000_000_001],
+    ["fractional", 1.5],
+    ["negative", -1],
+    ["a string", "5"],
+  ])("answers 400 invalid_request on body.quantity when the quantity is %s", async (_label, quantity) => {
+    const response = await postBody(freshProductId(), { type: "ADD", quantity, reason: "bad-quantity" });
+    expect(errorPaths(await expectProblem(response, 400, "invalid_request"))).toContain("body.quantity");
+  });
+
+  it("accepts the quantity bounds 1 and 1,000,000,000", async () => {
+    const product = freshProductId();
+    expect((await postTransaction(product, { type: "ADD", quantity: 1 })).status).toBe(201);
+    expect((await postTransaction(product, { type: "ADD", quantity: 1_000_000_000 })).status).toBe(201);
+  });
+
+  it("accepts metadata of exactly 2 KiB as JSON and refuses 2 KiB plus one byte", async () => {
+    const product = freshProductId();
+    // {"p":"…"} is 8 bytes plus the padding.
+    const fits = { p: "x".repeat(2048 - 8) };
+    expect(new TextEncoder().encode(JSON.stringify(fits)).length).toBe(2048);
+    expect((await postTransaction(product, { type: "ADD", quantity: 1, metadata: fits })).status).toBe(201);
+    const tooBig = { p: "x".repeat(2048 - 7) };
+    const response = await postTransaction(product, { type: "ADD", quantity: 1, metadata: tooBig });
+    expect(errorPaths(await expectProblem(response, 400, "invalid_request"))).toContain("body.metadata");
+  });
+
+  it("refuses metadata that is not a JSON object", async () => {
+    const response = await postBody(freshProductId(), { type: "ADD", quantity: 1, reason: "x", metadata: ["a"] });
+    expect(errorPaths(await expectProblem(response, 400, "invalid_request"))).toContain("body.metadata");
+  });
+
+  it("refuses a body with an unknown field", async () => {
+    const response = await postBody(freshProductId(), { type: "ADD", quantity: 1, reason: "x", colour: "red" });
+    const paths = errorPaths(await expectProblem(response, 400, "invalid_request"));
+    expect(paths.every((path) => path === "body" || path.startsWith("body."))).toBe(true);
+  });
+
+  it("refuses an ADJUST that sends quantity instead of on_hand", async () => {
+    const product = freshProductId();
+    const response = await postBody(product, { type: "ADJUST", quantity: 5, reason: "count" });
+    await expectProblem(response, 400, "invalid_request");
+    const stock = await call("GET", `/v1/products/${product}/stock`, { role: "reader" });
+    expect(((await stock.json()) as { version: number }).version).toBe(0);
+  });
+
+  it("refuses a movement that sends on_hand instead of quantity", async () => {
+    const response = await postBody(freshProductId(), { type: "ADD", on_hand: 5, reason: "x" });
+    await expectProblem(response, 400, "invalid_request");
+  });
+
+  it("refuses an unknown transaction type", async () => {
+    const response = await postBody(freshProductId(), { type: "STEAL", quantity: 5, reason: "x" });
+    await expectProblem(response, 400, "invalid_request");
+  });
+
+  it("refuses a reason that is empty or over 200 characters, and accepts 200", async () => {
+    const product = freshProductId();
+    expect(errorPaths(await expectProblem(await postBody(product, { type: "ADD", quantity: 1, reason: "" }), 400, "invalid_request"))).toContain("body.reason");
+    const long = await postBody(product, { type: "ADD", quantity: 1, reason: "r".repeat(201) });
+    expect(errorPaths(await expectProblem(long, 400, "invalid_request"))).toContain("body.reason");
+    expect((await postBody(product, { type: "ADD", quantity: 1, reason: "r".repeat(200) })).status).toBe(201);
+  });
+
+  it("refuses a bad location_id with body.location_id", async () => {
+    const response = await postTransaction(freshProductId(), { type: "ADD", quantity: 1, location_id: "-nowhere" });
+    expect(errorPaths(await expectProblem(response, 400, "invalid_request"))).toContain("body.location_id");
+  });
+
+  it.each([["an array", "[]"], ["a string", '"ADD"'], ["null", "null"], ["an empty body", ""]])(
+    "answers 400 invalid_request to a JSON body that is %s",
+    async (_label, raw) => {
+      await expectProblem(await postRaw(freshProductId(), raw, "application/json"), 400, "invalid_request");
+    },
+  );
+
+  it("accepts Content-Type application/json with a charset parameter", async () => {
+    const body = JSON.stringify({ type: "ADD", quantity: 1, reason: "charset" });
+    expect((await postRaw(freshProductId(), body, "application/json; charset=utf-8")).status).toBe(201);
+  });
+
+  it("answers 413 payload_too_large for a JSON body over 64 KiB", async () => {
+    const body = JSON.stringify({ type: "ADD", quantity: 1, reason: "big", metadata: { pad: "x".repeat(70 * 1024) } });
+    expect(body.length).toBeGreaterThan(64 * 1024);
+    await expectProblem(await postRaw(freshProductId(), body, "application/json"), 413, "payload_too_large");
+  });
+
+  it("answers 415 unsupported_media_type for a text/plain body", async () => {
+    const body = JSON.stringify({ type: "ADD", quantity: 1, reason: "plain" });
+    await expectProblem(await postRaw(freshProductId(), body, "text/plain"), 415, "unsupported_media_type");
+  });
+
+  it("answers 400 invalid_request for malformed JSON", async () => {
+    const product = freshProductId();
+    await expectProblem(await postRaw(product, '{"type":"ADD","quantity":1,', "application/json"), 400, "invalid_request");
+    const stock = await call("GET", `/v1/products/${product}/stock`, { role: "reader" });
+    expect(((await stock.json()) as { version: number }).version).toBe(0);
+  });
+});
+
+describe("request ids", () => {
+  it("puts X-Request-Id on every response, success or error", async () => {
+    const product = freshProductId();
+    const responses = [
+      await call("GET", "/healthz", { role: null }),
+      await call("GET", "/openapi.json", { role: null }),
+      await postTransaction(product, { type: "ADD", quantity: 1 }),
+      await call("GET", `/v1/products/${product}/stock`, { role: "reader" }),
+      await call("GET", `/v1/products/${product}/stock`, { role: "reader", headers: { "if-none-match": '"1"' } }),
+      await call("GET", `/v1/products/${product}/stock`, { role: null }),
+      await postTransaction(product, { type: "ADD", quantity: 1 }, { role: "reader" }),
+      await call("GET", "/no-such-route", { role: null }),
+      await call("GET", "/v1/no-such-route", { role: "admin" }),
+      await postTransaction(product, { type: "ADD", quantity: 0 }),
+      await postTransaction(product, { type: "REMOVE", quantity: 5 }),
+      await postRaw(product, "x", "text/plain"),
+    ];
+    expect(responses.map((response) => response.status)).toEqual([200, 200, 201, 200, 304, 401, 403, 404, 404, 400, 409, 415]);
+    for (const response of responses) {
+      const id = response.headers.get("x-request-id");
+      expect(id).toBeTruthy();
+      expect(id!.length).toBeLessThanOrEqual(128);
+    }
+    const ids = responses.map((response) => response.headers.get("x-request-id"));
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it("echoes a valid incoming X-Request-Id on success and on error", async () => {
+    const id = `req-${crypto.randomUUID()}.a:b_c`;
+    const ok = await call("GET", "/healthz", { role: null, headers: { "x-request-id": id } });
+    expect(ok.headers.get("x-request-id")).toBe(id);
+    const unauthorized = await call("GET", `/v1/products/${freshProductId()}/stock`, { role: null, headers: { "x-request-id": id } });
+    expect(unauthorized.status).toBe(401);
+    expect(unauthorized.headers.get("x-request-id")).toBe(id);
+    const notFound = await call("GET", "/no-such-route", { role: null, headers: { "x-request-id": id } });
+    expect(notFound.status).toBe(404);
+    expect(notFound.headers.get("x-request-id")).toBe(id);
+  });
+
+  it.each([
+    ["contains spaces", "my request id"],
+    ["is 200 characters long", "r".repeat(200)],
+    ["contains angle brackets", "id<script>"],
+  ])("replaces an incoming X-Request-Id that %s", async (_label, incoming) => {
+    for (const response of [
+      await call("GET", "/healthz", { role: null, headers: { "x-request-id": incoming } }),
+      await call("GET", "/no-such-route", { role: null, headers: { "x-request-id": incoming } }),
+    ]) {
+      const id = response.headers.get("x-request-id");
+      expect(id).toBeTruthy();
+      expect(id).not.toBe(incoming);
+      expect(id!.length).toBeLessThanOrEqual(128);
+      expect(id).not.toMatch(/\s/);
+    }
+  });
+});
+
+describe("health and OpenAPI", () => {
+  it("answers GET /healthz without auth with 200 {ok: true}", async () => {
+    const response = await call("GET", "/healthz", { role: null });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type") ?? "").toMatch(/^application\/json/);
+    expect(await response.json()).toEqual({ ok: true });
+  });
+
+  it("serves an OpenAPI 3.1.0 document without auth that lists every route and method", async () => {
+    const response = await call("GET", "/openapi.json", { role: null });
+    expect(response.status).toBe(200);
+    const doc = (await response.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    expect(doc.openapi).toBe("3.1.0");
+    const paths = doc.paths;
+    expect(paths["/v1/products/{product_id}/transactions"]).toBeDefined();
+    expect(paths["/v1/products/{product_id}/transactions"]!.post).toBeDefined();
+    expect(paths["/v1/products/{product_id}/transactions"]!.get).toBeDefined();
+    expect(paths["/v1/products/{product_id}/stock"]?.get).toBeDefined();
+    expect(paths["/v1/stock"]?.get).toBeDefined();
+    expect(paths["/healthz"]?.get).toBeDefined();
+  });
+});
