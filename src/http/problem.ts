@@ -58,7 +58,9 @@ export class ProblemError extends Error {
   constructor(code: ProblemCode, detail: string, extensions: Record<string, unknown> = {}) {
     super(detail);
     const [status, title] = STATUS_AND_TITLE[code];
-    this.problem = { type: `urn:inventory-ledger:problem:${code}`, title, status, detail, code, ...extensions };
+    // Extensions come first so none can overwrite a standard member (an extension named
+    // `status` once turned a 409 into an invalid status code).
+    this.problem = { ...extensions, type: `urn:inventory-ledger:problem:${code}`, title, status, detail, code };
   }
 }
 

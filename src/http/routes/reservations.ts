@@ -94,7 +94,7 @@ export const reservations = createRouter()
 function closed(id: string, result: CloseResult) {
   if (result.ok) return result.reservation;
   if (result.code === "not_found") throw new ProblemError("not_found", `No reservation ${id}.`);
-  throw new ProblemError("reservation_not_active", `Reservation ${id} is ${result.status}.`, { status: result.status });
+  throw new ProblemError("reservation_not_active", `Reservation ${id} is ${result.status}.`, { reservation_status: result.status });
 }
 
 /**

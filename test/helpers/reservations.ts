@@ -1,0 +1,46 @@
+// Helpers for reservation tests: create/commit/release over HTTP, and a look inside the object.
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import type { Reservation } from "../../src/durable/reservation";
+import { call, freshKey } from "./http";
+
+export interface LineInput {
+  product_id: string;
+  quantity: number;
+  location_id?: string;
+}
+
+export function createReservation(body: { reservation_id?: string; reason?: string; ttl_seconds?: number; lines: LineInput[] }, key = freshKey()) {
+  return call("POST", "/v1/reservations", { role: "writer", headers: { "idempotency-key": key }, body: { reason: "checkout", ...body } });
+}
+
+export function closeReservation(id: string, action: "commit" | "release", key = freshKey()) {
+  return call("POST", `/v1/reservations/${id}/${action}`, { role: "writer", headers: { "idempotency-key": key } });
+}
+
+export async function reservationStatus(id: string): Promise<string | null> {
+  const response = await call("GET", `/v1/reservations/${id}`, { role: "reader" });
+  if (response.status === 404) return null;
+  return ((await response.json()) as { status: string }).status;
+}
+
+export function reservationStub(id: string) {
+  return env.RESERVATION.getByName(id);
+}
+
+/** The internal phase (pending, aborting, committing…) that clients never see. */
+export function reservationPhase(id: string): Promise<string | null> {
+  return runInDurableObject<Reservation, string | null>(reservationStub(id), (_instance, state) => {
+    const row = state.storage.sql.exec("SELECT phase FROM reservation").toArray()[0];
+    return row === undefined ? null : String(row.phase);
+  });
+}
+
+export async function waitFor(condition: () => Promise<boolean>, timeout_ms = 10_000, interval_ms = 50): Promise<void> {
+  const deadline = Date.now() + timeout_ms;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, interval_ms));
+  }
+  throw new Error(`condition not met within ${timeout_ms} ms`);
+}
