@@ -1,4 +1,10 @@
-// Worker entry: the HTTP API, and the Durable Object classes wrangler.toml binds.
+// Worker entry: the HTTP API, the nightly export's cron trigger, the export queue's consumer,
+// and the Durable Object classes wrangler.toml binds.
+import { drizzle } from "drizzle-orm/d1";
+import { auditSchema } from "./export/audit-tables";
+import { consumeRunMessages } from "./export/consumer";
+import type { RunMessage } from "./export/messages";
+import { startRun } from "./export/runs";
 import { createApp } from "./http/app";
 
 export { ProductLedger } from "./durable/product-ledger";
@@ -8,4 +14,10 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
+  scheduled(_controller, env, ctx) {
+    ctx.waitUntil(startRun(drizzle(env.AUDIT_DB, { schema: auditSchema }), env.EXPORT_QUEUE, "export", "cron", new Date().toISOString()));
+  },
+  queue(batch, env) {
+    return consumeRunMessages(batch as MessageBatch<RunMessage>, env);
+  },
 } satisfies ExportedHandler<Env>;

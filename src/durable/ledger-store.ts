@@ -161,7 +161,11 @@ export function levelsFromLedger(db: LedgerDb, through_seq: number): { levels: L
   return { levels, updated_at: last?.created_at ?? null };
 }
 
-function toTransaction(product_id: string, row: typeof ledgerRows.$inferSelect): Transaction {
+export function lastSeq(db: LedgerDb): number {
+  return db.select({ seq: max(ledgerRows.seq) }).from(ledgerRows).get()?.seq ?? 0;
+}
+
+export function toTransaction(product_id: string, row: typeof ledgerRows.$inferSelect): Transaction {
   return {
     id: row.id,
     product_id,

@@ -14,6 +14,11 @@ import { formatUuidV7 } from "../ledger/ids";
 import { assertContiguous, assertInvariant, assertLevel, assertTotalsMatchLevels } from "../ledger/invariants";
 import { toStock, totalsFromLevels, withLocations } from "../ledger/stock";
 import type { Stock, StockWithLocations, Transaction, TransactionRequest, WriteCommand } from "../ledger/types";
+import { drizzle as drizzleD1 } from "drizzle-orm/d1";
+import { products } from "../export/audit-tables";
+import { RECONCILE_CHUNK_ROWS, REGISTRATION_RETRY_DELAY_MS_MAX } from "../ledger/constants";
+import { sameLevels, type ChunkSummary } from "../ledger/reconcile";
+import * as exportStore from "./export-store";
 import * as store from "./ledger-store";
 import { schema } from "./tables";
 
@@ -53,6 +58,19 @@ export interface WriteFaults {
   afterLedgerInsert?: () => void;
 }
 
+export interface ExportPage {
+  rows: Transaction[];
+  watermark_seq: number;
+}
+
+export interface ReconcileReport {
+  version: number;
+  /** Present when the cache disagreed with the ledger and was rebuilt from it. */
+  repaired: { before: StockWithLocations; after: StockWithLocations } | null;
+  watermark_seq: number;
+  chunks: ChunkSummary[];
+}
+
 interface StoredOutcome {
   transactions: Transaction[];
   stock: Stock;
@@ -61,6 +79,8 @@ interface StoredOutcome {
 export class ProductLedger extends DurableObject<Env> {
   private readonly db: store.LedgerDb;
   private readonly faults: WriteFaults = {};
+  /** Set by the first ledger row; the alarm then registers the product in D1. */
+  private registrationDue = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -68,6 +88,70 @@ export class ProductLedger extends DurableObject<Env> {
     // Runs before any request is delivered; drizzle applies pending migrations in one transaction.
     void ctx.blockConcurrencyWhile(async () => {
       await migrate(this.db, migrations);
+      // A product that has rows but is not yet in the D1 registry always has an alarm pending.
+      const exported = exportStore.readExportState(this.db);
+      if (exported?.registered_at === null && (await ctx.storage.getAlarm()) === null) await ctx.storage.setAlarm(Date.now());
+    });
+  }
+
+  /** Registers the product in D1's registry, retrying with backoff until D1 confirms. */
+  override async alarm(): Promise<void> {
+    const state = exportStore.readExportState(this.db);
+    const product_id = store.readTotals(this.db, "").product_id;
+    if (state === undefined || state.registered_at !== null) return;
+    const registered_at = new Date().toISOString();
+    try {
+      await drizzleD1(this.env.AUDIT_DB).insert(products).values({ productId: product_id, registeredAt: registered_at }).onConflictDoNothing().run();
+      exportStore.markRegistered(this.db, registered_at);
+    } catch (error) {
+      const attempts = exportStore.countRegistrationAttempt(this.db);
+      console.error(JSON.stringify({ level: "warn", message: "product registration in D1 failed; retrying", product_id, attempts, error: String(error) }));
+      await this.ctx.storage.setAlarm(Date.now() + Math.min(REGISTRATION_RETRY_DELAY_MS_MAX, 1_000 * 2 ** Math.min(attempts, 20)));
+    }
+  }
+
+  /** Rows after the export watermark, for the export to copy to D1. */
+  exportPage(product_id: string, limit: number): ExportPage {
+    const watermark_seq = exportStore.readExportState(this.db)?.watermark_seq ?? 0;
+    const rows = exportStore.rowsAfter(this.db, watermark_seq, limit).map((row) => store.toTransaction(product_id, row));
+    return { rows, watermark_seq };
+  }
+
+  /** Called only after D1 confirmed rows up to `through_seq`. Returns how many rows that newly covers. */
+  confirmExported(through_seq: number): number {
+    return this.atomically(() => {
+      const version = store.readTotals(this.db, "").version;
+      assertInvariant(through_seq <= version, `export confirmed seq ${through_seq} beyond version ${version}`);
+      return exportStore.advanceWatermark(this.db, through_seq);
+    });
+  }
+
+  /**
+   * Checks the cache against the ledger and rebuilds it from the ledger when they disagree
+   * (never the other way round), and returns the ledger's sums up to the export watermark.
+   */
+  reconcile(product_id: string): ReconcileReport {
+    return this.atomically((): ReconcileReport => {
+      const totals = store.readTotals(this.db, product_id);
+      const cached = store.readLevels(this.db);
+      const last_seq = store.lastSeq(this.db);
+      const truth = store.levelsFromLedger(this.db, last_seq).levels;
+      const cacheTotals = totalsFromLevels(product_id, cached, totals.version, totals.updated_at);
+      const consistent =
+        sameLevels(cached, truth) &&
+        totals.version === last_seq &&
+        totals.on_hand === cacheTotals.on_hand &&
+        totals.reserved === cacheTotals.reserved &&
+        totals.oversold_locations === cacheTotals.oversold_locations;
+      let repaired: ReconcileReport["repaired"] = null;
+      if (!consistent) {
+        const before = { ...toStock(totals), locations: withLocations(totals, cached).locations };
+        exportStore.rebuildReadModel(this.db, truth, last_seq);
+        repaired = { before, after: this.stock(product_id) };
+        console.error(JSON.stringify({ level: "warn", message: "cache disagreed with the ledger and was rebuilt", product_id }));
+      }
+      const watermark_seq = exportStore.readExportState(this.db)?.watermark_seq ?? 0;
+      return { version: last_seq, repaired, watermark_seq, chunks: exportStore.chunkSums(this.db, watermark_seq, RECONCILE_CHUNK_ROWS) };
     });
   }
 
@@ -168,7 +252,14 @@ export class ProductLedger extends DurableObject<Env> {
 
   /** Everything in `work` commits together, or, when it throws, not at all. No await inside. */
   private atomically<T>(work: () => T): T {
-    return this.db.transaction(() => work());
+    this.registrationDue = false;
+    const result = this.db.transaction(() => work());
+    if (this.registrationDue) {
+      // Scheduled in the same synchronous block as the first row, so both are stored together.
+      this.registrationDue = false;
+      void this.ctx.storage.setAlarm(Date.now());
+    }
+    return result;
   }
 
   /**
@@ -183,6 +274,10 @@ export class ProductLedger extends DurableObject<Env> {
     const decision = decide(command, state, { now, new_ids });
     if (!decision.ok) return decision;
     assertContiguous(state.version, decision.rows);
+    if (state.version === 0) {
+      exportStore.createExportState(this.db);
+      this.registrationDue = true;
+    }
     decision.levels.forEach(assertLevel);
     store.appendRows(this.db, decision.rows);
     this.faults.afterLedgerInsert?.();

@@ -96,4 +96,21 @@ export const reservationFences = sqliteTable("reservation_fences", {
   attempt: integer("attempt").notNull(),
 });
 
-export const schema = { ledgerRows, locationStock, productStock, idempotencyKeys, reservationHolds, reservationFences };
+/**
+ * The product's side of the nightly export: how far D1 is known to hold its rows, and whether
+ * the D1 registry knows the product. One row, created with the first ledger row.
+ */
+export const exportState = sqliteTable(
+  "export_state",
+  {
+    singleton: integer("singleton").primaryKey(),
+    /** Every row with seq <= this is confirmed in D1. Advanced only after D1 confirmed the insert. */
+    watermarkSeq: integer("watermark_seq").notNull(),
+    /** Null until the product is in D1's products table; the alarm retries until it is. */
+    registeredAt: text("registered_at"),
+    registrationAttempts: integer("registration_attempts").notNull(),
+  },
+  (table) => [check("export_state_single_row", sql`${table.singleton} = 1`)],
+);
+
+export const schema = { ledgerRows, locationStock, productStock, idempotencyKeys, reservationHolds, reservationFences, exportState };

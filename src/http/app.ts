@@ -5,6 +5,8 @@ import { authenticate } from "./middleware/auth";
 import { requestId } from "./middleware/request-id";
 import { ProblemError, problemResponse } from "./problem";
 import { createRouter } from "./router";
+import { adminRuns } from "./routes/admin-runs";
+import { audit } from "./routes/audit";
 import { batch } from "./routes/batch";
 import { healthRoutes } from "./routes/health";
 import { productTransactions } from "./routes/product-transactions";
@@ -21,6 +23,8 @@ export function createApp() {
   app.route("/v1", stock);
   app.route("/v1", reservations);
   app.route("/v1", batch);
+  app.route("/v1", audit);
+  app.route("/v1", adminRuns);
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",

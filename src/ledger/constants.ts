@@ -59,3 +59,25 @@ export const PRODUCT_FANOUT_MAX = 10;
 
 /** POST /v1/transactions/batch takes at most this many items. */
 export const BATCH_ITEMS_MAX = 500;
+
+/**
+ * Export: rows a product object hands over per call, and rows one queue message may copy before
+ * it hands the rest to a follow-up message. 5,000 rows are ~720 multi-row INSERTs, under D1's
+ * 1,000 queries per invocation (the consumer takes one message per invocation).
+ */
+export const EXPORT_PAGE_ROWS = 500;
+export const EXPORT_ROWS_PER_MESSAGE_MAX = 5_000;
+/** Export and reconciliation: products per queue message, and registry rows read per planning step. */
+export const RUN_PRODUCTS_PER_MESSAGE = 50;
+export const RUN_PLAN_PAGE_PRODUCTS = 1_000;
+/** A product whose export or check keeps failing is retried this many times, then reported. */
+export const RUN_PRODUCT_ATTEMPTS_MAX = 3;
+/** Reconciliation compares D1 with the ledger in chunks of this many seqs, to locate a divergence. */
+export const RECONCILE_CHUNK_ROWS = 1_000;
+/** Registry writes to D1 from a product's alarm back off up to this. */
+export const REGISTRATION_RETRY_DELAY_MS_MAX = 300_000;
+/** Audit listing page size. */
+export const AUDIT_PAGE_LIMIT_DEFAULT = 100;
+export const AUDIT_PAGE_LIMIT_MAX = 1_000;
+/** Admin listings of recent runs. */
+export const RUNS_LIST_LIMIT_MAX = 100;

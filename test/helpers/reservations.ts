@@ -36,11 +36,4 @@ export function reservationPhase(id: string): Promise<string | null> {
   });
 }
 
-export async function waitFor(condition: () => Promise<boolean>, timeout_ms = 10_000, interval_ms = 50): Promise<void> {
-  const deadline = Date.now() + timeout_ms;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, interval_ms));
-  }
-  throw new Error(`condition not met within ${timeout_ms} ms`);
-}
+export { waitFor } from "./wait";

@@ -1,0 +1,80 @@
+// The product object's side of the export and of reconciliation: its watermark, its registry
+// flag, pages of rows past the watermark, and the sums that reconciliation compares.
+// Synchronous, for use inside transactionSync.
+
+import { asc, eq, gt, lte, sql } from "drizzle-orm";
+import type { ChunkSummary } from "../ledger/reconcile";
+import { totalsFromLevels } from "../ledger/stock";
+import { ON_HAND_TYPES, type LocationLevel } from "../ledger/types";
+import type { LedgerDb } from "./ledger-store";
+import { exportState, ledgerRows, locationStock, productStock } from "./tables";
+
+export interface ExportState {
+  watermark_seq: number;
+  registered_at: string | null;
+  registration_attempts: number;
+}
+
+export function readExportState(db: LedgerDb): ExportState | undefined {
+  const row = db.select().from(exportState).get();
+  return row && { watermark_seq: row.watermarkSeq, registered_at: row.registeredAt, registration_attempts: row.registrationAttempts };
+}
+
+/** Created with the product's first row: watermark 0, not yet registered in D1. */
+export function createExportState(db: LedgerDb): void {
+  db.insert(exportState).values({ singleton: 1, watermarkSeq: 0, registeredAt: null, registrationAttempts: 0 }).onConflictDoNothing().run();
+}
+
+export function markRegistered(db: LedgerDb, registered_at: string): void {
+  db.update(exportState).set({ registeredAt: registered_at }).run();
+}
+
+export function countRegistrationAttempt(db: LedgerDb): number {
+  const row = db.update(exportState).set({ registrationAttempts: sql`${exportState.registrationAttempts} + 1` }).returning({ attempts: exportState.registrationAttempts }).get();
+  return row?.attempts ?? 0;
+}
+
+/** Moves the watermark forward (never back) and says by how many rows. */
+export function advanceWatermark(db: LedgerDb, through_seq: number): number {
+  const before = readExportState(db)?.watermark_seq ?? 0;
+  if (through_seq <= before) return 0;
+  db.update(exportState).set({ watermarkSeq: through_seq }).run();
+  return through_seq - before;
+}
+
+export function rowsAfter(db: LedgerDb, after_seq: number, limit: number) {
+  return db.select().from(ledgerRows).where(gt(ledgerRows.seq, after_seq)).orderBy(asc(ledgerRows.seq)).limit(limit).all();
+}
+
+const onHandTypes = sql.join(ON_HAND_TYPES.map((type) => sql`${type}`), sql`, `);
+
+/** Per-chunk sums of the ledger up to a seq, for comparing with D1 chunk by chunk. */
+export function chunkSums(db: LedgerDb, through_seq: number, chunk_rows: number): ChunkSummary[] {
+  return db
+    .select({
+      chunk: sql<number>`cast((${ledgerRows.seq} - 1) / ${chunk_rows} as integer)`,
+      rows: sql<number>`count(*)`,
+      delta_sum: sql<number>`sum(${ledgerRows.delta})`,
+      on_hand_delta_sum: sql<number>`sum(case when ${ledgerRows.type} in (${onHandTypes}) then ${ledgerRows.delta} else 0 end)`,
+      quantity_sum: sql<number>`sum(${ledgerRows.quantity})`,
+      seq_sum: sql<number>`sum(${ledgerRows.seq})`,
+    })
+    .from(ledgerRows)
+    .where(lte(ledgerRows.seq, through_seq))
+    .groupBy(sql`1`)
+    .orderBy(sql`1`)
+    .all();
+}
+
+/** Replaces the cached read model with levels recomputed from the ledger. */
+export function rebuildReadModel(db: LedgerDb, levels: readonly LocationLevel[], version: number): void {
+  db.delete(locationStock).run();
+  for (const level of levels) {
+    db.insert(locationStock).values({ locationId: level.location_id, onHand: level.on_hand, reserved: level.reserved, lastSeq: version }).run();
+  }
+  const totals = totalsFromLevels("", levels, version, null);
+  db.update(productStock)
+    .set({ onHand: totals.on_hand, reserved: totals.reserved, oversoldLocations: totals.oversold_locations, locationCount: levels.length, version })
+    .where(eq(productStock.singleton, 1))
+    .run();
+}

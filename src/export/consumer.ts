@@ -1,0 +1,78 @@
+// The ledger-export queue consumer: planning steps and product messages of export and
+// reconciliation runs. A failing product is retried RUN_PRODUCT_ATTEMPTS_MAX times with backoff,
+// then reported; it never holds up the other products of its message or run.
+
+import { drizzle } from "drizzle-orm/d1";
+import { PRODUCT_FANOUT_MAX, RUN_PRODUCT_ATTEMPTS_MAX } from "../ledger/constants";
+import { settleBounded } from "../lib/map-bounded";
+import { auditSchema } from "./audit-tables";
+import type { AuditDb } from "./d1-writer";
+import { exportProduct } from "./export-product";
+import type { RunMessage } from "./messages";
+import { reconcileProduct } from "./reconcile-product";
+import { addRowsExported, finishIfComplete, planPage, recordOutcome, startRun } from "./runs";
+
+type ProductsMessage = Extract<RunMessage, { kind: "products" }>;
+
+export async function consumeRunMessages(batch: MessageBatch<RunMessage>, env: Env): Promise<void> {
+  for (const message of batch.messages) {
+    try {
+      await handle(message.body, env);
+      message.ack();
+    } catch (error) {
+      // Everything a message does is idempotent, so redelivering the whole message is safe.
+      console.error(JSON.stringify({ level: "error", message: "run message failed; redelivering", kind: message.body.kind, run_id: message.body.run_id, error: String(error) }));
+      message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });
+    }
+  }
+}
+
+async function handle(body: RunMessage, env: Env): Promise<void> {
+  const db = drizzle(env.AUDIT_DB, { schema: auditSchema });
+  if (body.kind === "plan") return planPage(db, env.EXPORT_QUEUE, body, now());
+
+  const settled = await settleBounded(body.product_ids, PRODUCT_FANOUT_MAX, (product_id) => runProduct(env, db, body, product_id));
+  const failed = settled.find((result) => result.status === "rejected");
+  if (failed) throw failed.reason;
+
+  const finished = await finishIfComplete(db, body.run_id, now());
+  // Reconciliation runs after each export, and checks what the export just wrote.
+  if (finished && body.run_kind === "export") await startRun(db, env.EXPORT_QUEUE, "reconciliation", "export", now());
+}
+
+async function runProduct(env: Env, db: AuditDb, body: ProductsMessage, product_id: string): Promise<void> {
+  const ledger = env.PRODUCT_LEDGER.getByName(product_id);
+  try {
+    if (body.run_kind === "export") {
+      const result = await exportProduct(db, ledger, product_id);
+      if (!result.finished) {
+        await addRowsExported(db, body.run_id, product_id, result.rows_exported);
+        await env.EXPORT_QUEUE.send({ ...body, product_ids: [product_id] });
+        return;
+      }
+      await recordOutcome(db, body.run_id, product_id, { status: "done", rows_exported: result.rows_exported });
+    } else {
+      const report = await ledger.reconcile(product_id);
+      const found = await reconcileProduct(db, report, product_id);
+      await recordOutcome(db, body.run_id, product_id, {
+        status: "done",
+        ...(found.repaired ? { cache_before: found.repaired.before, cache_after: found.repaired.after } : {}),
+        ...(found.divergence ? { divergence: found.divergence } : {}),
+      });
+    }
+  } catch (error) {
+    const attempts = body.attempt + 1;
+    const detail = error instanceof Error ? error.message : String(error);
+    console.error(JSON.stringify({ level: "warn", message: `${body.run_kind} of a product failed`, run_id: body.run_id, product_id, attempts, error: detail }));
+    if (attempts >= RUN_PRODUCT_ATTEMPTS_MAX) {
+      await recordOutcome(db, body.run_id, product_id, { status: "failed", error: detail, attempts });
+      return;
+    }
+    await recordOutcome(db, body.run_id, product_id, { status: "retry", error: detail, attempts });
+    await env.EXPORT_QUEUE.send({ ...body, product_ids: [product_id], attempt: attempts }, { delaySeconds: 2 ** attempts });
+  }
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
