@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { TEST_TOKENS } from "./test/helpers/tokens.ts";
+import { TEST_TOKENS, TEST_WEBHOOK_SOURCES } from "./test/helpers/tokens.ts";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
@@ -16,7 +16,7 @@ export default defineConfig(async () => {
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
-          bindings: { API_KEYS: JSON.stringify(apiKeys), WEBHOOK_SOURCES: "[]", TEST_D1_MIGRATIONS: d1Migrations },
+          bindings: { API_KEYS: JSON.stringify(apiKeys), WEBHOOK_SOURCES: JSON.stringify(TEST_WEBHOOK_SOURCES), TEST_D1_MIGRATIONS: d1Migrations },
           // Deliver queued export messages within 50 ms instead of the configured 1 s.
           queueConsumers: { "ledger-export": { maxBatchTimeout: 0.05 } },
         },

@@ -7,7 +7,7 @@ import type { Accepted, ProductState } from "../ledger/decide";
 import { ON_HAND_TYPES, type JsonObject, type LocationLevel, type Transaction, type TransactionRequest, type TransactionType } from "../ledger/types";
 import { emptyTotals, type ProductTotals } from "../ledger/stock";
 import type { Hold, HoldStatus } from "../ledger/holds";
-import { idempotencyKeys, ledgerRows, locationStock, productStock, reservationFences, reservationHolds, type schema } from "./tables";
+import { idempotencyKeys, ledgerRows, locationStock, orderLineCancellations, productStock, reservationFences, reservationHolds, type schema } from "./tables";
 
 export type LedgerDb = DrizzleSqliteDODatabase<typeof schema>;
 
@@ -235,4 +235,20 @@ export function raiseFence(db: LedgerDb, reservation_id: string, attempt: number
     .values({ reservationId: reservation_id, attempt })
     .onConflictDoUpdate({ target: reservationFences.reservationId, set: { attempt: sql`max(${reservationFences.attempt}, ${attempt})` } })
     .run();
+}
+
+export function isCancellationRemembered(db: LedgerDb, key: string): boolean {
+  return db.select({ key: orderLineCancellations.key }).from(orderLineCancellations).where(eq(orderLineCancellations.key, key)).get() !== undefined;
+}
+
+export function rememberCancellation(db: LedgerDb, key: string, created_at: string): void {
+  db.insert(orderLineCancellations).values({ key, createdAt: created_at }).onConflictDoNothing().run();
+}
+
+/** The first row written under an idempotency key, if any. */
+export function firstRowOfKey(db: LedgerDb, product_id: string, key: string): Transaction | undefined {
+  const stored = db.select({ seq: idempotencyKeys.firstSeq }).from(idempotencyKeys).where(eq(idempotencyKeys.key, key)).get();
+  if (stored === undefined) return undefined;
+  const row = db.select().from(ledgerRows).where(eq(ledgerRows.seq, stored.seq)).get();
+  return row && toTransaction(product_id, row);
 }

@@ -18,6 +18,7 @@ import { drizzle as drizzleD1 } from "drizzle-orm/d1";
 import { products } from "../export/audit-tables";
 import { RECONCILE_CHUNK_ROWS, REGISTRATION_RETRY_DELAY_MS_MAX } from "../ledger/constants";
 import { sameLevels, type ChunkSummary } from "../ledger/reconcile";
+import type { WebhookOp } from "../webhooks/events";
 import * as exportStore from "./export-store";
 import * as store from "./ledger-store";
 import { schema } from "./tables";
@@ -37,6 +38,14 @@ export interface ReservationStep {
   /** Stored on the rows, for the audit trail; idempotency itself comes from the holds' state. */
   idempotency_key: string;
 }
+
+export type WebhookOpResult = {
+  product_id: string;
+  key: string;
+  status: "applied" | "duplicate" | "skipped_cancelled" | "cancel_remembered" | "refused";
+  seq?: number;
+  error?: string;
+};
 
 export interface HoldStep extends ReservationStep {
   attempt: number;
@@ -178,6 +187,53 @@ export class ProductLedger extends DurableObject<Env> {
   /** Several independent writes in order (a batch's items for this product): one RPC, each its own transaction. */
   writeEach(commands: WriteCommand[]): WriteResult[] {
     return commands.map((command) => this.write(command));
+  }
+
+  /**
+   * Webhook operations for this product, each in its own transaction, in order. Keys are the
+   * events' business ids, so an event re-sent under a new delivery id changes nothing.
+   */
+  applyWebhookOps(principal: string, ops: WebhookOp[]): WebhookOpResult[] {
+    return ops.map((op) => this.applyWebhookOp(principal, op));
+  }
+
+  private applyWebhookOp(principal: string, op: WebhookOp): WebhookOpResult {
+    const base = { product_id: op.product_id, key: op.key };
+    const command = (request: TransactionRequest): WriteCommand => ({ product_id: op.product_id, idempotency_key: op.key, principal, expected_version: null, is_fact: true, requests: [request] });
+    const outcome = (result: WriteResult): WebhookOpResult =>
+      result.ok ? { ...base, status: result.replayed ? "duplicate" : "applied", seq: result.transactions[0]!.seq } : { ...base, status: "refused", error: result.failure.code };
+
+    switch (op.kind) {
+      case "record":
+        return outcome(this.write(command(op.request)));
+      case "place":
+        return this.atomically((): WebhookOpResult => {
+          const alreadyPlaced = store.findIdempotencyKey(this.db, op.key) !== undefined;
+          if (!alreadyPlaced && (store.isCancellationRemembered(this.db, op.cancel_key) || store.findIdempotencyKey(this.db, op.cancel_key) !== undefined)) {
+            return { ...base, status: "skipped_cancelled" };
+          }
+          return outcome(this.write(command(op.request)));
+        });
+      case "cancel":
+        return this.atomically((): WebhookOpResult => {
+          if (store.findIdempotencyKey(this.db, op.key) !== undefined) return outcome(this.write(command(this.returnOf(op)!)));
+          if (store.isCancellationRemembered(this.db, op.key)) return { ...base, status: "duplicate" };
+          const placed = this.returnOf(op);
+          if (placed === undefined) {
+            // The cancel came first: remember it, so the placement is not applied when it arrives.
+            store.rememberCancellation(this.db, op.key, new Date().toISOString());
+            return { ...base, status: "cancel_remembered" };
+          }
+          return outcome(this.write(command(placed)));
+        });
+    }
+  }
+
+  /** The RETURN that undoes an order line's placement: same quantity and location as the REMOVE. */
+  private returnOf(op: Extract<WebhookOp, { kind: "cancel" }>): TransactionRequest | undefined {
+    const placed = store.firstRowOfKey(this.db, op.product_id, op.place_key);
+    if (placed === undefined) return undefined;
+    return { type: "RETURN", quantity: placed.quantity, location_id: placed.location_id, reason: op.reason, actor: null, metadata: null, reservation_id: null };
   }
 
   /** Holds every line of a reservation on this product, or none of them. Idempotent per attempt. */

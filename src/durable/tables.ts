@@ -113,4 +113,14 @@ export const exportState = sqliteTable(
   (table) => [check("export_state_single_row", sql`${table.singleton} = 1`)],
 );
 
-export const schema = { ledgerRows, locationStock, productStock, idempotencyKeys, reservationHolds, reservationFences, exportState };
+/**
+ * Order lines cancelled (by webhook) before their placement arrived. A placement that arrives
+ * later finds its line here and is acknowledged without being applied.
+ */
+export const orderLineCancellations = sqliteTable("order_line_cancellations", {
+  /** The cancellation's key, order:{order_id}:{line_id}:cancelled. */
+  key: text("key").primaryKey(),
+  createdAt: text("created_at").notNull(),
+});
+
+export const schema = { ledgerRows, locationStock, productStock, idempotencyKeys, reservationHolds, reservationFences, exportState, orderLineCancellations };

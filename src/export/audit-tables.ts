@@ -3,7 +3,7 @@
 // docs/storage-schema.md explains every table.
 
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /**
  * Every product that has ledger rows: what the export enumerates, so it never has to list
@@ -83,4 +83,26 @@ export const runProducts = sqliteTable(
   (table) => [primaryKey({ columns: [table.runId, table.productId] }), index("run_products_status").on(table.runId, table.status)],
 );
 
-export const auditSchema = { products, ledgerTransactions, runs, runProducts };
+/**
+ * Every webhook delivery received with a valid signature: what it was and what it did. Keyed by
+ * (source_id, webhook_id), so an exact redelivery is recognised; delivery_seq orders the log.
+ */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    deliverySeq: integer("delivery_seq").primaryKey({ autoIncrement: true }),
+    sourceId: text("source_id").notNull(),
+    webhookId: text("webhook_id").notNull(),
+    type: text("type").notNull(),
+    /** processing while being applied; failed when a retry can finish it; applied, ignored or rejected when done. */
+    status: text("status", { enum: ["processing", "applied", "ignored", "rejected", "failed"] }).notNull(),
+    /** JSON: the per-line results, or the problem that rejected or failed it. */
+    result: text("result"),
+    attempts: integer("attempts").notNull(),
+    receivedAt: text("received_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (table) => [uniqueIndex("webhook_deliveries_source_id").on(table.sourceId, table.webhookId), index("webhook_deliveries_source_seq").on(table.sourceId, table.deliverySeq)],
+);
+
+export const auditSchema = { products, ledgerTransactions, runs, runProducts, webhookDeliveries };

@@ -1,4 +1,5 @@
 // The Hono app: middleware in order, resources mounted under /v1, one error funnel.
+import { except } from "hono/combine";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./app-env";
 import { authenticate } from "./middleware/auth";
@@ -12,11 +13,13 @@ import { healthRoutes } from "./routes/health";
 import { productTransactions } from "./routes/product-transactions";
 import { reservations } from "./routes/reservations";
 import { stock } from "./routes/stock";
+import { webhooks } from "./routes/webhooks";
 
 export function createApp() {
   const app = createRouter();
   app.use("*", requestId);
-  app.use("/v1/*", authenticate);
+  // Webhooks authenticate by their signature, not by a bearer token.
+  app.use("/v1/*", except("/v1/webhooks/*", authenticate));
 
   app.route("/", healthRoutes);
   app.route("/v1", productTransactions);
@@ -25,6 +28,7 @@ export function createApp() {
   app.route("/v1", batch);
   app.route("/v1", audit);
   app.route("/v1", adminRuns);
+  app.route("/v1", webhooks);
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",

@@ -7,6 +7,7 @@ export type ProblemCode =
   | "invalid_request"
   | "idempotency_key_required"
   | "unauthorized"
+  | "invalid_signature"
   | "forbidden"
   | "not_found"
   | "insufficient_stock"
@@ -24,6 +25,7 @@ const STATUS_AND_TITLE: Record<ProblemCode, [number, string]> = {
   invalid_request: [400, "The request is not valid"],
   idempotency_key_required: [400, "An Idempotency-Key header is required"],
   unauthorized: [401, "Authentication is required"],
+  invalid_signature: [401, "The webhook signature is not valid"],
   forbidden: [403, "The token's role does not allow this"],
   not_found: [404, "Not found"],
   insufficient_stock: [409, "Not enough stock is available"],

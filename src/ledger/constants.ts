@@ -81,3 +81,12 @@ export const AUDIT_PAGE_LIMIT_DEFAULT = 100;
 export const AUDIT_PAGE_LIMIT_MAX = 1_000;
 /** Admin listings of recent runs. */
 export const RUNS_LIST_LIMIT_MAX = 100;
+
+/** Webhooks: body size, timestamp tolerance, lines per event, and the principal they write as. */
+export const WEBHOOK_BODY_BYTES_MAX = 256 * 1024;
+export const WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS = 300;
+export const WEBHOOK_ID_LENGTH_MAX = 255;
+export const WEBHOOK_LINES_MAX = 500;
+export const WEBHOOK_DELIVERIES_PAGE_LIMIT_MAX = 200;
+/** Order, line, return and reference ids in events: like product ids but without ':', which separates key parts. */
+export const BUSINESS_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@~-]{0,127}$/;

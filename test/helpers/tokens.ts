@@ -6,3 +6,15 @@ export const TEST_TOKENS = {
 } as const;
 
 export type TestRole = keyof typeof TEST_TOKENS;
+
+/** Webhook sources configured for the tests (vitest.config.ts). `rotated` has two secrets. */
+export const TEST_WEBHOOK_SECRETS = {
+  primary: "whsec_" + btoa("test-webhook-secret-primary-0001"),
+  previous: "whsec_" + btoa("test-webhook-secret-previous-002"),
+  other: "whsec_" + btoa("test-webhook-secret-of-other-003"),
+} as const;
+
+export const TEST_WEBHOOK_SOURCES = [
+  { id: "test-oms", secrets: [TEST_WEBHOOK_SECRETS.primary] },
+  { id: "rotating-oms", secrets: [TEST_WEBHOOK_SECRETS.primary, TEST_WEBHOOK_SECRETS.previous] },
+];

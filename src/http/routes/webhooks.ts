@@ -1,0 +1,117 @@
+// Webhooks in: POST /v1/webhooks/{source_id}, authenticated by its Standard Webhooks signature
+// instead of a bearer token; and the admin's delivery log.
+import { createRoute, z } from "@hono/zod-openapi";
+import { drizzle } from "drizzle-orm/d1";
+import { bodyLimit } from "hono/body-limit";
+import { auditSchema } from "../../export/audit-tables";
+import { WEBHOOK_BODY_BYTES_MAX, WEBHOOK_DELIVERIES_PAGE_LIMIT_MAX } from "../../ledger/constants";
+import { applyOperations } from "../../webhooks/apply";
+import { claimDelivery, finishDelivery, listDeliveries } from "../../webhooks/deliveries";
+import { EVENT_SCHEMAS, isKnownEventType, operationsFor } from "../../webhooks/events";
+import { verifySignature } from "../../webhooks/signature";
+import { webhookSourcesFrom } from "../../webhooks/sources";
+import { requireRole } from "../middleware/auth";
+import { invalidRequest, ProblemError } from "../problem";
+import { createRouter } from "../router";
+import { problemResponses } from "../schemas";
+
+const SourceId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
+
+const WebhookAnswer = z
+  .object({ status: z.enum(["applied", "duplicate", "ignored"]), results: z.array(z.record(z.string(), z.unknown())) })
+  .openapi("WebhookAnswer");
+
+const receiveWebhook = createRoute({
+  method: "post",
+  path: "/webhooks/{source_id}",
+  summary: "Receive a signed event (Standard Webhooks): stock.received, stock.counted, order.placed, order.cancelled, return.received",
+  description:
+    "No bearer token: the webhook-id, webhook-timestamp and webhook-signature headers authenticate the raw body. Body: { type, data }. See the README for each type's data.",
+  security: [],
+  middleware: bodyLimit({
+    maxSize: WEBHOOK_BODY_BYTES_MAX,
+    onError: () => {
+      throw new ProblemError("payload_too_large", `Webhook bodies are limited to ${WEBHOOK_BODY_BYTES_MAX} bytes.`);
+    },
+  }),
+  request: { params: z.object({ source_id: SourceId }) },
+  responses: {
+    200: { description: "Applied, duplicate, or ignored (unknown type)", content: { "application/json": { schema: WebhookAnswer } } },
+    ...problemResponses(400, 401, 404, 413, 500),
+  },
+});
+
+const listWebhooks = createRoute({
+  method: "get",
+  path: "/admin/webhooks",
+  summary: "Webhook deliveries received, newest first",
+  middleware: requireRole("admin"),
+  request: {
+    query: z.object({
+      source_id: SourceId.optional(),
+      after: z.coerce.number().int().min(1).optional(),
+      limit: z.coerce.number().int().min(1).max(WEBHOOK_DELIVERIES_PAGE_LIMIT_MAX).default(50),
+    }),
+  },
+  responses: {
+    200: {
+      description: "One page of deliveries",
+      content: { "application/json": { schema: z.object({ data: z.array(z.record(z.string(), z.unknown())), next_after: z.number().int().nullable() }) } },
+    },
+    ...problemResponses(400, 401, 403),
+  },
+});
+
+export const webhooks = createRouter()
+  .openapi(receiveWebhook, async (c) => {
+    const { source_id } = c.req.valid("param");
+    const source = webhookSourcesFrom(c.env.WEBHOOK_SOURCES).get(source_id);
+    if (source === undefined) throw new ProblemError("not_found", "No such webhook source.");
+
+    // Verify the raw bytes before anything reads them as JSON.
+    const body = new Uint8Array(await c.req.arrayBuffer());
+    const headers = { id: c.req.header("webhook-id"), timestamp: c.req.header("webhook-timestamp"), signature: c.req.header("webhook-signature") };
+    if (!(await verifySignature(source.keys, headers, body, Math.floor(Date.now() / 1000)))) {
+      throw new ProblemError("invalid_signature", "The webhook signature is not valid.");
+    }
+    const webhook_id = headers.id!;
+
+    let event: unknown;
+    try {
+      event = JSON.parse(new TextDecoder().decode(body));
+    } catch {
+      throw invalidRequest([{ path: "body", message: "not valid JSON" }]);
+    }
+    const type = typeof event === "object" && event !== null ? (event as { type?: unknown }).type : undefined;
+    const db = drizzle(c.env.AUDIT_DB, { schema: auditSchema });
+    const now = new Date().toISOString();
+    const claim = await claimDelivery(db, source_id, webhook_id, typeof type === "string" ? type.slice(0, 100) : "(none)", now);
+    if (claim.kind === "done") return c.json({ status: "duplicate" as const, results: resultsOf(claim.result) }, 200);
+
+    if (!isKnownEventType(type)) {
+      await finishDelivery(db, source_id, webhook_id, "ignored", [], now);
+      return c.json({ status: "ignored" as const, results: [] }, 200);
+    }
+    const parsed = EVENT_SCHEMAS[type].safeParse((event as { data?: unknown }).data);
+    if (!parsed.success) {
+      const problem = invalidRequest(parsed.error.issues.map((issue) => ({ path: ["body", "data", ...issue.path.map(String)].join("."), message: issue.message })));
+      await finishDelivery(db, source_id, webhook_id, "rejected", problem.problem, now);
+      throw problem;
+    }
+
+    const outcome = await applyOperations(c.env, source_id, operationsFor(type, parsed.data));
+    if (!outcome.ok) {
+      await finishDelivery(db, source_id, webhook_id, "failed", outcome.results, now);
+      throw new ProblemError("internal_error", "Part of this event could not be applied yet; retry the delivery (what did apply will not be applied twice).", { results: outcome.results });
+    }
+    await finishDelivery(db, source_id, webhook_id, "applied", outcome.results, now);
+    return c.json({ status: "applied" as const, results: outcome.results }, 200);
+  })
+  .openapi(listWebhooks, async (c) => {
+    const page = await listDeliveries(drizzle(c.env.AUDIT_DB, { schema: auditSchema }), c.req.valid("query"));
+    return c.json(page, 200);
+  });
+
+function resultsOf(stored: unknown): Record<string, unknown>[] {
+  return Array.isArray(stored) ? (stored as Record<string, unknown>[]) : [];
+}
