@@ -1,7 +1,8 @@
 // Reads and writes of one product's SQLite, through drizzle. Every function is synchronous so
 // the Durable Object can compose them inside one transactionSync with no await in between.
 
-import { and, asc, eq, gt, inArray, lte, max, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, inArray, isNull, lte, max, min, sql, type SQL } from "drizzle-orm";
+import { chainRows, GENESIS_HASH } from "../ledger/hash-chain";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
 import type { Accepted, ProductState } from "../ledger/decide";
 import { ON_HAND_TYPES, type JsonObject, type LocationLevel, type Transaction, type TransactionRequest, type TransactionType } from "../ledger/types";
@@ -11,8 +12,8 @@ import { idempotencyKeys, ledgerRows, locationStock, orderLineCancellations, pro
 
 export type LedgerDb = DrizzleSqliteDODatabase<typeof schema>;
 
-/** SQLite takes at most 100 bound parameters per statement; a ledger row binds 13. */
-const LEDGER_ROWS_PER_INSERT_MAX = Math.floor(100 / 13);
+/** SQLite takes at most 100 bound parameters per statement; a ledger row binds 15. */
+const LEDGER_ROWS_PER_INSERT_MAX = Math.floor(100 / 15);
 
 export interface StoredResponse {
   fingerprint: string;
@@ -86,6 +87,8 @@ export function appendRows(db: LedgerDb, rows: readonly Transaction[]): void {
           reservationId: row.reservation_id,
           idempotencyKey: row.idempotency_key,
           createdAt: row.created_at,
+          prevHash: row.prev_hash,
+          hash: row.hash,
         })),
       )
       .run();
@@ -181,7 +184,28 @@ export function toTransaction(product_id: string, row: typeof ledgerRows.$inferS
     reservation_id: row.reservationId,
     idempotency_key: row.idempotencyKey,
     created_at: row.createdAt,
+    // Null only for a row written before the hash chain, until the startup backfill reaches it.
+    prev_hash: row.prevHash ?? "",
+    hash: row.hash ?? "",
   };
+}
+
+/** The hash of the last row: what the next row's prev_hash must be. */
+export function headHash(db: LedgerDb): string {
+  return db.select({ hash: ledgerRows.hash }).from(ledgerRows).orderBy(desc(ledgerRows.seq)).limit(1).get()?.hash ?? GENESIS_HASH;
+}
+
+/** Links rows written before the hash chain existed, in seq order, a bounded page at a time. */
+export function backfillHashes(db: LedgerDb, product_id: string, page_rows: number): { hashed: number; done: boolean } {
+  const first = db.select({ seq: min(ledgerRows.seq) }).from(ledgerRows).where(isNull(ledgerRows.hash)).get()?.seq ?? null;
+  if (first === null) return { hashed: 0, done: true };
+  const previous = db.select({ hash: ledgerRows.hash }).from(ledgerRows).where(eq(ledgerRows.seq, first - 1)).get();
+  const rows = db.select().from(ledgerRows).where(gte(ledgerRows.seq, first)).orderBy(asc(ledgerRows.seq)).limit(page_rows).all();
+  const linked = chainRows(previous?.hash ?? GENESIS_HASH, rows.map((row) => toTransaction(product_id, row)));
+  for (const row of linked) {
+    db.update(ledgerRows).set({ prevHash: row.prev_hash, hash: row.hash }).where(eq(ledgerRows.seq, row.seq)).run();
+  }
+  return { hashed: linked.length, done: rows.length < page_rows };
 }
 
 export function readHolds(db: LedgerDb, reservation_id: string): Hold[] {

@@ -7,6 +7,7 @@ import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../migrations/product-ledger/migrations.js";
 import { decide, type Accepted } from "../ledger/decide";
+import { chainRows, checkChainPage, GENESIS_HASH, type ChainCheck } from "../ledger/hash-chain";
 import type { LedgerFailure, RefusedWrite } from "../ledger/failures";
 import { fingerprintOf } from "../ledger/fingerprint";
 import { planCommit, planHold, planRelease, shortages, type HoldLine, type Shortage } from "../ledger/holds";
@@ -16,7 +17,7 @@ import { toStock, totalsFromLevels, withLocations } from "../ledger/stock";
 import type { Stock, StockWithLocations, Transaction, TransactionRequest, WriteCommand } from "../ledger/types";
 import { drizzle as drizzleD1 } from "drizzle-orm/d1";
 import { products } from "../export/audit-tables";
-import { RECONCILE_CHUNK_ROWS, REGISTRATION_RETRY_DELAY_MS_MAX } from "../ledger/constants";
+import { HASH_BACKFILL_PAGE_ROWS, RECONCILE_CHUNK_ROWS, REGISTRATION_RETRY_DELAY_MS_MAX } from "../ledger/constants";
 import { sameLevels, type ChunkSummary } from "../ledger/reconcile";
 import type { WebhookOp } from "../webhooks/events";
 import * as exportStore from "./export-store";
@@ -80,6 +81,9 @@ export interface ReconcileReport {
   chunks: ChunkSummary[];
 }
 
+/** An accepted decision whose rows are linked into the hash chain and stored. */
+type Appended = Omit<Accepted, "rows"> & { rows: Transaction[] };
+
 interface StoredOutcome {
   transactions: Transaction[];
   stock: Stock;
@@ -97,6 +101,11 @@ export class ProductLedger extends DurableObject<Env> {
     // Runs before any request is delivered; drizzle applies pending migrations in one transaction.
     void ctx.blockConcurrencyWhile(async () => {
       await migrate(this.db, migrations);
+      // Rows written before the hash chain existed are linked now, in seq order, before any
+      // new row needs the head hash. Each page is its own transaction.
+      while (!this.atomically(() => store.backfillHashes(this.db, store.readTotals(this.db, "").product_id, HASH_BACKFILL_PAGE_ROWS)).done) {
+        // keep going: bounded pages keep each transaction small
+      }
       // A product that has rows but is not yet in the D1 registry always has an alarm pending.
       const exported = exportStore.readExportState(this.db);
       if (exported?.registered_at === null && (await ctx.storage.getAlarm()) === null) await ctx.storage.setAlarm(Date.now());
@@ -117,6 +126,20 @@ export class ProductLedger extends DurableObject<Env> {
       console.error(JSON.stringify({ level: "warn", message: "product registration in D1 failed; retrying", product_id, attempts, error: String(error) }));
       await this.ctx.storage.setAlarm(Date.now() + Math.min(REGISTRATION_RETRY_DELAY_MS_MAX, 1_000 * 2 ** Math.min(attempts, 20)));
     }
+  }
+
+  /**
+   * Recomputes one page of the hash chain after (after_seq, after_hash). The caller walks the
+   * pages, so a ledger of millions of rows is verified without one giant read.
+   */
+  verifyPage(product_id: string, after_seq: number, after_hash: string, limit: number): ChainCheck & { done: boolean; version: number } {
+    const version = store.readTotals(this.db, product_id).version;
+    const rows = exportStore.rowsAfter(this.db, after_seq, limit).map((row) => store.toTransaction(product_id, row));
+    const check = checkChainPage(after_seq, after_seq === 0 ? GENESIS_HASH : after_hash, rows);
+    const done = check.first_bad_seq !== null || rows.length < limit;
+    // Rows cut off the end still leave a chain that links: the cached version says they existed.
+    if (done && check.first_bad_seq === null && check.last_seq < version) return { ...check, first_bad_seq: check.last_seq + 1, done, version };
+    return { ...check, done, version };
   }
 
   /** Rows after the export watermark, for the export to copy to D1. */
@@ -322,7 +345,7 @@ export class ProductLedger extends DurableObject<Env> {
    * Decides a command against the current state and, when accepted, appends its rows and
    * writes the read model. Must run inside atomically().
    */
-  private append(command: WriteCommand): ReturnType<typeof decide> {
+  private append(command: WriteCommand): Appended | { ok: false; failure: LedgerFailure } {
     const state = store.loadProductState(this.db, command.product_id, command.requests);
     this.assertSameProduct(command.product_id);
     const now = new Date().toISOString();
@@ -335,10 +358,12 @@ export class ProductLedger extends DurableObject<Env> {
       this.registrationDue = true;
     }
     decision.levels.forEach(assertLevel);
-    store.appendRows(this.db, decision.rows);
+    // Linked to the chain inside the same synchronous transaction as the insert.
+    const rows = chainRows(store.headHash(this.db), decision.rows);
+    store.appendRows(this.db, rows);
     this.faults.afterLedgerInsert?.();
     store.saveReadModel(this.db, decision);
-    return decision;
+    return { ...decision, rows };
   }
 
   private currentStock(product_id: string): Stock {
@@ -352,7 +377,7 @@ export class ProductLedger extends DurableObject<Env> {
   }
 }
 
-function stockAfter(decision: Accepted): Stock {
+function stockAfter(decision: Pick<Accepted, "next">): Stock {
   return toStock({ ...decision.next, updated_at: decision.next.last_created_at });
 }
 

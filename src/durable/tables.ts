@@ -22,6 +22,12 @@ export const ledgerRows = sqliteTable(
     reservationId: text("reservation_id"),
     idempotencyKey: text("idempotency_key").notNull(),
     createdAt: text("created_at").notNull(),
+    /**
+     * The hash chain (src/ledger/hash-chain.ts). Nullable only because rows written before
+     * migration 0003 existed get theirs from the backfill that runs when the object starts.
+     */
+    prevHash: text("prev_hash"),
+    hash: text("hash"),
   },
   (table) => [
     // The history filters page by (filter, seq); without these a rare filter would scan the ledger.

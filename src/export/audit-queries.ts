@@ -108,6 +108,8 @@ function toTransaction(row: typeof t.$inferSelect): Transaction {
     reservation_id: row.reservationId,
     idempotency_key: row.idempotencyKey,
     created_at: row.createdAt,
+    prev_hash: row.prevHash ?? "",
+    hash: row.hash ?? "",
   };
 }
 

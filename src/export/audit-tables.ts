@@ -32,6 +32,9 @@ export const ledgerTransactions = sqliteTable(
     reservationId: text("reservation_id"),
     idempotencyKey: text("idempotency_key").notNull(),
     createdAt: text("created_at").notNull(),
+    /** The hash chain, copied as is; reconciliation checks that it links in D1 too. */
+    prevHash: text("prev_hash"),
+    hash: text("hash"),
   },
   (table) => [
     primaryKey({ columns: [table.productId, table.seq] }),

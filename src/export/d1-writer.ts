@@ -8,7 +8,7 @@ import { ledgerTransactions, type auditSchema } from "./audit-tables";
 
 export type AuditDb = DrizzleD1Database<typeof auditSchema>;
 
-const COLUMNS_PER_ROW = 14;
+const COLUMNS_PER_ROW = 16;
 /** D1 binds at most 100 parameters per statement. */
 export const ROWS_PER_INSERT_MAX = Math.floor(100 / COLUMNS_PER_ROW);
 
@@ -38,5 +38,7 @@ function toD1Row(row: Transaction): typeof ledgerTransactions.$inferInsert {
     reservationId: row.reservation_id,
     idempotencyKey: row.idempotency_key,
     createdAt: row.created_at,
+    prevHash: row.prev_hash,
+    hash: row.hash,
   };
 }

@@ -13,6 +13,7 @@ import { healthRoutes } from "./routes/health";
 import { productTransactions } from "./routes/product-transactions";
 import { reservations } from "./routes/reservations";
 import { stock } from "./routes/stock";
+import { verify } from "./routes/verify";
 import { webhooks } from "./routes/webhooks";
 
 export function createApp() {
@@ -24,6 +25,7 @@ export function createApp() {
   app.route("/", healthRoutes);
   app.route("/v1", productTransactions);
   app.route("/v1", stock);
+  app.route("/v1", verify);
   app.route("/v1", reservations);
   app.route("/v1", batch);
   app.route("/v1", audit);

@@ -82,6 +82,8 @@ export const Transaction = z
     reservation_id: z.string().nullable(),
     idempotency_key: z.string(),
     created_at: z.string(),
+    prev_hash: z.string().openapi({ description: "The previous row's hash; 64 zeros for seq 1." }),
+    hash: z.string().openapi({ description: "hex SHA-256 over prev_hash and the row's canonical encoding (README, Tamper evidence)." }),
   })
   .openapi("Transaction");
 

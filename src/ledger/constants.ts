@@ -90,3 +90,7 @@ export const WEBHOOK_LINES_MAX = 500;
 export const WEBHOOK_DELIVERIES_PAGE_LIMIT_MAX = 200;
 /** Order, line, return and reference ids in events: like product ids but without ':', which separates key parts. */
 export const BUSINESS_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@~-]{0,127}$/;
+
+/** Tamper evidence: rows hashed per transaction by the upgrade backfill, and rows checked per verify page. */
+export const HASH_BACKFILL_PAGE_ROWS = 1_000;
+export const VERIFY_PAGE_ROWS = 5_000;

@@ -5,7 +5,7 @@
 import { LOCATIONS_PER_PRODUCT_MAX, TOTAL_MAX } from "./constants";
 import { availableOf, deltaOf, evolve, ZERO_LEVEL } from "./evolve";
 import type { LedgerFailure } from "./failures";
-import type { LocationLevel, Transaction, WriteCommand } from "./types";
+import type { LedgerEntry, LocationLevel, WriteCommand } from "./types";
 
 /** What decide needs to know about the product before the write. */
 export interface ProductState {
@@ -37,7 +37,8 @@ export interface DecideContext {
 
 export interface Accepted {
   ok: true;
-  rows: Transaction[];
+  /** Rows to append, not yet linked into the hash chain (the shell links them to its head). */
+  rows: LedgerEntry[];
   /** The new level of every touched location, in first-touch order. */
   levels: LocationLevel[];
   /** Product totals and bookkeeping after the write. */
@@ -53,7 +54,7 @@ export function decide(command: WriteCommand, state: ProductState, context: Deci
   const created_at = state.last_created_at !== null && state.last_created_at > context.now ? state.last_created_at : context.now;
   const levels = new Map(state.levels);
   let { on_hand, reserved, oversold_locations, location_count } = state;
-  const rows: Transaction[] = [];
+  const rows: LedgerEntry[] = [];
 
   for (const [index, request] of command.requests.entries()) {
     const isNewLocation = !levels.has(request.location_id);
@@ -114,7 +115,7 @@ export function decide(command: WriteCommand, state: ProductState, context: Deci
 }
 
 /** The rule each type must satisfy against its location's level before it. */
-function checkRule(isFact: boolean, type: Transaction["type"], quantity: number, level: LocationLevel, heldByReservations: number): LedgerFailure | null {
+function checkRule(isFact: boolean, type: LedgerEntry["type"], quantity: number, level: LocationLevel, heldByReservations: number): LedgerFailure | null {
   const available = availableOf(level);
   switch (type) {
     case "REMOVE":

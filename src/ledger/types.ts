@@ -40,8 +40,8 @@ export interface WriteCommand {
   requests: TransactionRequest[];
 }
 
-/** An immutable ledger row, as stored and as returned by the API. */
-export interface Transaction {
+/** An immutable ledger row before it is linked into the hash chain (what decide() produces). */
+export interface LedgerEntry {
   id: string;
   product_id: string;
   seq: number;
@@ -56,6 +56,14 @@ export interface Transaction {
   reservation_id: string | null;
   idempotency_key: string;
   created_at: string;
+}
+
+/** A ledger row as stored and as returned by the API: linked into the product's hash chain. */
+export interface Transaction extends LedgerEntry {
+  /** The previous row's hash; 64 zeros for seq 1. */
+  prev_hash: string;
+  /** hex SHA-256 over prev_hash and the row's canonical encoding (src/ledger/hash-chain.ts). */
+  hash: string;
 }
 
 /** The cached read model of one location. `available` is derived, never stored. */

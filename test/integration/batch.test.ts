@@ -159,6 +159,8 @@ describe("applying a batch", () => {
       reservation_id: null,
       idempotency_key: expect.any(String),
       created_at: expect.stringMatching(RFC3339_MS),
+      prev_hash: "0".repeat(64),
+      hash: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
     expect(results[0]!.stock).toMatchObject({ product_id: a, on_hand: 10, reserved: 0, available: 10, version: 1, oversold: false });
     expect(results[1]!.transaction).toMatchObject({ product_id: b, seq: 1, type: "ADD", location_id: "north", actor: "user-7", metadata: { channel: "wms" }, created_by: "test-writer" });

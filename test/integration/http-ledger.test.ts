@@ -19,6 +19,8 @@ interface Transaction {
   reservation_id: string | null;
   idempotency_key: string;
   created_at: string;
+  prev_hash: string;
+  hash: string;
 }
 
 interface Stock {
@@ -118,6 +120,8 @@ function expectedTransaction(product_id: string, key: string, fields: { seq: num
     reservation_id: null,
     idempotency_key: key,
     created_at: expect.stringMatching(RFC3339_MS) as unknown as string,
+    prev_hash: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown as string,
+    hash: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown as string,
   };
 }
 

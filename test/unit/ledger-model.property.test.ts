@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decide, type ProductState } from "../../src/ledger/decide";
 import { evolve } from "../../src/ledger/evolve";
-import { TRANSACTION_TYPES, type LocationLevel, type Transaction, type TransactionRequest, type TransactionType, type WriteCommand } from "../../src/ledger/types";
+import { TRANSACTION_TYPES, type LedgerEntry, type LocationLevel, type TransactionRequest, type TransactionType, type WriteCommand } from "../../src/ledger/types";
 
 const PRODUCT = "sku-prop";
 const LOCATIONS = ["a", "b", "c"] as const;
@@ -87,7 +87,7 @@ function modelApply(model: Model, version: number, cmd: GeneratedCommand, expect
 interface Stored {
   totals: Omit<ProductState, "levels">;
   levels: Map<string, LocationLevel>;
-  rows: Transaction[];
+  rows: LedgerEntry[];
 }
 
 function emptyStored(): Stored {
