@@ -190,6 +190,12 @@ export function toTransaction(product_id: string, row: typeof ledgerRows.$inferS
   };
 }
 
+/** The hash of the row at a seq (the genesis hash for seq 0). */
+export function hashAt(db: LedgerDb, seq: number): string {
+  if (seq === 0) return GENESIS_HASH;
+  return db.select({ hash: ledgerRows.hash }).from(ledgerRows).where(eq(ledgerRows.seq, seq)).get()?.hash ?? "";
+}
+
 /** The hash of the last row: what the next row's prev_hash must be. */
 export function headHash(db: LedgerDb): string {
   return db.select({ hash: ledgerRows.hash }).from(ledgerRows).orderBy(desc(ledgerRows.seq)).limit(1).get()?.hash ?? GENESIS_HASH;

@@ -78,6 +78,8 @@ export interface ReconcileReport {
   /** Present when the cache disagreed with the ledger and was rebuilt from it. */
   repaired: { before: StockWithLocations; after: StockWithLocations } | null;
   watermark_seq: number;
+  /** The ledger's hash at the watermark, which D1's copy must end with. */
+  watermark_hash: string;
   chunks: ChunkSummary[];
 }
 
@@ -106,6 +108,8 @@ export class ProductLedger extends DurableObject<Env> {
       while (!this.atomically(() => store.backfillHashes(this.db, store.readTotals(this.db, "").product_id, HASH_BACKFILL_PAGE_ROWS)).done) {
         // keep going: bounded pages keep each transaction small
       }
+      // A product with rows from before the export existed gets its export state now.
+      if (exportStore.readExportState(this.db) === undefined && store.lastSeq(this.db) > 0) exportStore.createExportState(this.db);
       // A product that has rows but is not yet in the D1 registry always has an alarm pending.
       const exported = exportStore.readExportState(this.db);
       if (exported?.registered_at === null && (await ctx.storage.getAlarm()) === null) await ctx.storage.setAlarm(Date.now());
@@ -183,7 +187,13 @@ export class ProductLedger extends DurableObject<Env> {
         console.error(JSON.stringify({ level: "warn", message: "cache disagreed with the ledger and was rebuilt", product_id }));
       }
       const watermark_seq = exportStore.readExportState(this.db)?.watermark_seq ?? 0;
-      return { version: last_seq, repaired, watermark_seq, chunks: exportStore.chunkSums(this.db, watermark_seq, RECONCILE_CHUNK_ROWS) };
+      return {
+        version: last_seq,
+        repaired,
+        watermark_seq,
+        watermark_hash: store.hashAt(this.db, watermark_seq),
+        chunks: exportStore.chunkSums(this.db, watermark_seq, RECONCILE_CHUNK_ROWS),
+      };
     });
   }
 

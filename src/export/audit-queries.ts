@@ -58,7 +58,7 @@ export async function listAuditTransactions(db: AuditDb, filter: AuditFilter, af
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return {
-    data: page.map(toTransaction),
+    data: page.map(fromD1Row),
     next: rows.length > limit && last !== undefined ? { created_at: last.createdAt, product_id: last.productId, seq: last.seq } : null,
   };
 }
@@ -92,7 +92,8 @@ export function decodeCursor(text: string): AuditCursor | null {
   return null;
 }
 
-function toTransaction(row: typeof t.$inferSelect): Transaction {
+/** A D1 row as the API (and the chain check) sees it. */
+export function fromD1Row(row: typeof t.$inferSelect): Transaction {
   return {
     id: row.id,
     product_id: row.productId,

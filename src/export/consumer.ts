@@ -3,7 +3,7 @@
 // then reported; it never holds up the other products of its message or run.
 
 import { drizzle } from "drizzle-orm/d1";
-import { PRODUCT_FANOUT_MAX, RUN_PRODUCT_ATTEMPTS_MAX } from "../ledger/constants";
+import { EXPORT_ROWS_PER_MESSAGE_MAX, PRODUCT_FANOUT_MAX, RUN_PRODUCT_ATTEMPTS_MAX } from "../ledger/constants";
 import { settleBounded } from "../lib/map-bounded";
 import { auditSchema } from "./audit-tables";
 import type { AuditDb } from "./d1-writer";
@@ -29,22 +29,26 @@ export async function consumeRunMessages(batch: MessageBatch<RunMessage>, env: E
 
 async function handle(body: RunMessage, env: Env): Promise<void> {
   const db = drizzle(env.AUDIT_DB, { schema: auditSchema });
-  if (body.kind === "plan") return planPage(db, env.EXPORT_QUEUE, body, now());
-
-  const settled = await settleBounded(body.product_ids, PRODUCT_FANOUT_MAX, (product_id) => runProduct(env, db, body, product_id));
-  const failed = settled.find((result) => result.status === "rejected");
-  if (failed) throw failed.reason;
-
-  const finished = await finishIfComplete(db, body.run_id, now());
+  let finished: boolean;
+  if (body.kind === "plan") {
+    finished = await planPage(db, env.EXPORT_QUEUE, body, now());
+  } else {
+    // One row budget for the whole message, so it stays under D1's queries per invocation.
+    const budget = { rows_left: EXPORT_ROWS_PER_MESSAGE_MAX };
+    const settled = await settleBounded(body.product_ids, PRODUCT_FANOUT_MAX, (product_id) => runProduct(env, db, body, product_id, budget));
+    const failed = settled.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
+    finished = await finishIfComplete(db, body.run_id, now());
+  }
   // Reconciliation runs after each export, and checks what the export just wrote.
   if (finished && body.run_kind === "export") await startRun(db, env.EXPORT_QUEUE, "reconciliation", "export", now());
 }
 
-async function runProduct(env: Env, db: AuditDb, body: ProductsMessage, product_id: string): Promise<void> {
+async function runProduct(env: Env, db: AuditDb, body: ProductsMessage, product_id: string, budget: { rows_left: number }): Promise<void> {
   const ledger = env.PRODUCT_LEDGER.getByName(product_id);
   try {
     if (body.run_kind === "export") {
-      const result = await exportProduct(db, ledger, product_id);
+      const result = await exportProduct(db, ledger, product_id, budget);
       if (!result.finished) {
         await addRowsExported(db, body.run_id, product_id, result.rows_exported);
         await env.EXPORT_QUEUE.send({ ...body, product_ids: [product_id] });

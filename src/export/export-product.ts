@@ -2,7 +2,7 @@
 // page does the product object move its watermark. A crash anywhere leaves rows either not in
 // D1 (copied next time) or in D1 past the watermark (skipped next time by ON CONFLICT).
 
-import { EXPORT_PAGE_ROWS, EXPORT_ROWS_PER_MESSAGE_MAX } from "../ledger/constants";
+import { EXPORT_PAGE_ROWS } from "../ledger/constants";
 import type { Transaction } from "../ledger/types";
 import { writeLedgerRows, type AuditDb } from "./d1-writer";
 
@@ -19,16 +19,20 @@ export interface ProductExport {
   finished: boolean;
 }
 
-export async function exportProduct(db: AuditDb, source: ExportSource, product_id: string): Promise<ProductExport> {
+/**
+ * Copies pages while the message's row budget (shared by the products of one queue message)
+ * lasts; what is left goes to a follow-up message.
+ */
+export async function exportProduct(db: AuditDb, source: ExportSource, product_id: string, budget: { rows_left: number }): Promise<ProductExport> {
   let rows_exported = 0;
-  let copied = 0;
-  while (copied < EXPORT_ROWS_PER_MESSAGE_MAX) {
-    const page = await source.exportPage(product_id, EXPORT_PAGE_ROWS);
+  while (budget.rows_left > 0) {
+    const limit = Math.min(EXPORT_PAGE_ROWS, budget.rows_left);
+    const page = await source.exportPage(product_id, limit);
     if (page.rows.length === 0) return { rows_exported, finished: true };
+    budget.rows_left -= page.rows.length;
     await writeLedgerRows(db, page.rows);
     rows_exported += await source.confirmExported(page.rows[page.rows.length - 1]!.seq);
-    copied += page.rows.length;
-    if (page.rows.length < EXPORT_PAGE_ROWS) return { rows_exported, finished: true };
+    if (page.rows.length < limit) return { rows_exported, finished: true };
   }
   return { rows_exported, finished: false };
 }

@@ -3,7 +3,7 @@
 // messages and concurrent consumers cannot count anything twice or finish a run twice.
 
 import { and, asc, count, desc, eq, gt, inArray, sql, sum } from "drizzle-orm";
-import { RUN_PLAN_PAGE_PRODUCTS, RUN_PRODUCTS_PER_MESSAGE, RUNS_LIST_LIMIT_MAX } from "../ledger/constants";
+import { RECONCILE_PRODUCTS_PER_MESSAGE, RUN_PLAN_PAGE_PRODUCTS, RUN_PRODUCTS_PER_MESSAGE, RUNS_LIST_LIMIT_MAX } from "../ledger/constants";
 import { products, runProducts, runs } from "./audit-tables";
 import type { AuditDb } from "./d1-writer";
 import type { RunKind, RunMessage } from "./messages";
@@ -20,8 +20,11 @@ export async function startRun(db: AuditDb, queue: Queue<RunMessage>, run_kind: 
   return run_id;
 }
 
-/** Queues the next page of registered products for a run, then the next planning step. */
-export async function planPage(db: AuditDb, queue: Queue<RunMessage>, message: Extract<RunMessage, { kind: "plan" }>, now: string): Promise<void> {
+/**
+ * Queues the next page of registered products for a run, then the next planning step. Returns
+ * true when this step finished the run (its products were all done before planning ended).
+ */
+export async function planPage(db: AuditDb, queue: Queue<RunMessage>, message: Extract<RunMessage, { kind: "plan" }>, now: string): Promise<boolean> {
   const page = await db
     .select({ product_id: products.productId })
     .from(products)
@@ -43,18 +46,20 @@ export async function planPage(db: AuditDb, queue: Queue<RunMessage>, message: E
   }
   const [first, ...rest] = inserts;
   if (first !== undefined) await db.batch([first, ...rest]);
+  const per_message = message.run_kind === "export" ? RUN_PRODUCTS_PER_MESSAGE : RECONCILE_PRODUCTS_PER_MESSAGE;
   const batches: MessageSendRequest<RunMessage>[] = [];
-  for (let start = 0; start < product_ids.length; start += RUN_PRODUCTS_PER_MESSAGE) {
-    batches.push({ body: { kind: "products", run_kind: message.run_kind, run_id: message.run_id, product_ids: product_ids.slice(start, start + RUN_PRODUCTS_PER_MESSAGE), attempt: 0 } });
+  for (let start = 0; start < product_ids.length; start += per_message) {
+    batches.push({ body: { kind: "products", run_kind: message.run_kind, run_id: message.run_id, product_ids: product_ids.slice(start, start + per_message), attempt: 0 } });
   }
-  if (batches.length > 0) await queue.sendBatch(batches);
+  // sendBatch takes at most 100 messages.
+  for (let start = 0; start < batches.length; start += 100) await queue.sendBatch(batches.slice(start, start + 100));
 
   if (product_ids.length === RUN_PLAN_PAGE_PRODUCTS) {
     await queue.send({ kind: "plan", run_kind: message.run_kind, run_id: message.run_id, after: product_ids[product_ids.length - 1]! });
-  } else {
-    await db.update(runs).set({ planningDone: 1 }).where(eq(runs.runId, message.run_id)).run();
-    await finishIfComplete(db, message.run_id, now);
+    return false;
   }
+  await db.update(runs).set({ planningDone: 1 }).where(eq(runs.runId, message.run_id)).run();
+  return finishIfComplete(db, message.run_id, now);
 }
 
 export type ProductOutcome =

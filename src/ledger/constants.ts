@@ -69,6 +69,14 @@ export const EXPORT_PAGE_ROWS = 500;
 export const EXPORT_ROWS_PER_MESSAGE_MAX = 5_000;
 /** Export and reconciliation: products per queue message, and registry rows read per planning step. */
 export const RUN_PRODUCTS_PER_MESSAGE = 50;
+/**
+ * Reconciliation re-reads D1's copy to recompute its hash chain, up to this many rows per product
+ * (1,000 a query); with 5 products a message that stays under D1's 1,000 queries per invocation.
+ * Beyond it, older rows are checked by linkage (one query) rather than recomputed.
+ */
+export const RECONCILE_PRODUCTS_PER_MESSAGE = 5;
+export const RECONCILE_RECOMPUTE_ROWS_MAX = 100_000;
+export const RECONCILE_PAGE_ROWS = 1_000;
 export const RUN_PLAN_PAGE_PRODUCTS = 1_000;
 /** A product whose export or check keeps failing is retried this many times, then reported. */
 export const RUN_PRODUCT_ATTEMPTS_MAX = 3;

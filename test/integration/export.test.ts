@@ -242,7 +242,7 @@ describe("reconciliation", () => {
     const report = (await waitRunFinished(`/v1/admin/reconciliations/${id}`)) as unknown as {
       export_divergences: { product_id: string; from_seq: number; to_seq: number; detail: string }[];
     };
-    expect(report.export_divergences.find((entry) => entry.product_id === product)).toMatchObject({ from_seq: 1001, to_seq: 1500 });
+    expect(report.export_divergences.find((entry) => entry.product_id === product)).toMatchObject({ from_seq: 1200, to_seq: 1200 });
   });
 
   it("runs by itself after each export", async () => {

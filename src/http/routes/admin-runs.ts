@@ -61,6 +61,11 @@ const startReconciliation = createRoute({
   method: "post", path: "/admin/reconciliations", summary: "Check every product now", middleware: admin,
   responses: { 202: json(Started("id"), "Started"), ...problemResponses(401, 403) },
 });
+const listReconciliations = createRoute({
+  method: "get", path: "/admin/reconciliations", summary: "Recent reconciliations, newest first (without their findings)", middleware: admin,
+  request: { query: z.object({ limit: z.coerce.number().int().min(1).max(RUNS_LIST_LIMIT_MAX).default(20) }) },
+  responses: { 200: json(z.object({ data: z.array(ExportRun) }), "Reconciliations, as runs"), ...problemResponses(400, 401, 403) },
+});
 const getReconciliation = createRoute({
   method: "get", path: "/admin/reconciliations/{id}", summary: "A reconciliation's findings", middleware: admin,
   request: { params: z.object({ id: RunId }) },
@@ -84,6 +89,10 @@ export const adminRuns = createRouter()
   .openapi(startReconciliation, async (c) => {
     const id = await startRun(drizzle(c.env.AUDIT_DB, { schema: auditSchema }), c.env.EXPORT_QUEUE, "reconciliation", "admin", new Date().toISOString());
     return c.json({ id, status: "running" as const }, 202);
+  })
+  .openapi(listReconciliations, async (c) => {
+    const runs = await listRuns(drizzle(c.env.AUDIT_DB, { schema: auditSchema }), "reconciliation", c.req.valid("query").limit);
+    return c.json({ data: runs.map(exportView) }, 200);
   })
   .openapi(getReconciliation, async (c) => {
     const db = drizzle(c.env.AUDIT_DB, { schema: auditSchema });
