@@ -13,10 +13,13 @@ if (!existsSync(".dev.vars")) {
   console.log("Created .dev.vars from .dev.vars.example (local development tokens only).");
 }
 
-const migrated = wrangler(["d1", "migrations", "apply", "inventory-audit", "--local"]);
+// Migrate the same local state wrangler dev will use (its --persist-to, when given).
+const args = process.argv.slice(2);
+const persistIndex = args.findIndex((arg) => arg === "--persist-to" || arg.startsWith("--persist-to="));
+const persist = persistIndex === -1 ? [] : args[persistIndex].includes("=") ? [args[persistIndex]] : ["--persist-to", args[persistIndex + 1]];
+const migrated = wrangler(["d1", "migrations", "apply", "inventory-audit", "--local", ...persist]);
 if (migrated.status !== 0) process.exit(migrated.status ?? 1);
 
-const args = process.argv.slice(2);
 if (!args.some((arg) => arg.startsWith("--show-interactive-dev-session"))) args.push("--show-interactive-dev-session=false");
 const dev = wrangler(["dev", ...args]);
 process.exit(dev.status ?? 1);

@@ -1,31 +1,19 @@
 // Reads and writes of one product's SQLite, through drizzle. Every function is synchronous so
 // the Durable Object can compose them inside one transactionSync with no await in between.
 
-import { and, asc, desc, eq, gt, gte, inArray, isNull, lte, max, min, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, gt, gte, inArray, isNull, lte, max, min, sql, type SQL } from "drizzle-orm";
 import { chainRows, GENESIS_HASH } from "../ledger/hash-chain";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
-import type { Accepted, ProductState } from "../ledger/decide";
-import { ON_HAND_TYPES, type JsonObject, type LocationLevel, type Transaction, type TransactionRequest, type TransactionType } from "../ledger/types";
+import { ON_HAND_TYPES, type JsonObject, type LocationLevel, type Transaction, type TransactionType } from "../ledger/types";
 import { emptyTotals, type ProductTotals } from "../ledger/stock";
 import type { Hold, HoldStatus } from "../ledger/holds";
 import { idempotencyKeys, ledgerRows, locationStock, orderLineCancellations, productStock, reservationFences, reservationHolds, type schema } from "./tables";
 
 export type LedgerDb = DrizzleSqliteDODatabase<typeof schema>;
 
-/** SQLite takes at most 100 bound parameters per statement; a ledger row binds 15. */
-const LEDGER_ROWS_PER_INSERT_MAX = Math.floor(100 / 15);
-
-export interface StoredResponse {
-  fingerprint: string;
-  response: string;
-}
-
-export function findIdempotencyKey(db: LedgerDb, key: string): StoredResponse | undefined {
-  return db
-    .select({ fingerprint: idempotencyKeys.fingerprint, response: idempotencyKeys.response })
-    .from(idempotencyKeys)
-    .where(eq(idempotencyKeys.key, key))
-    .get();
+/** Whether a write was accepted under this idempotency key. */
+export function isKeyUsed(db: LedgerDb, key: string): boolean {
+  return db.select({ key: idempotencyKeys.key }).from(idempotencyKeys).where(eq(idempotencyKeys.key, key)).get() !== undefined;
 }
 
 export function readTotals(db: LedgerDb, product_id: string): ProductTotals {
@@ -45,81 +33,6 @@ export function readLevels(db: LedgerDb, location_ids?: readonly string[]): Loca
   const query = db.select({ location_id: locationStock.locationId, on_hand: locationStock.onHand, reserved: locationStock.reserved }).from(locationStock);
   if (location_ids === undefined) return query.all();
   return query.where(inArray(locationStock.locationId, [...location_ids])).all();
-}
-
-/** The state decide() needs: totals plus the levels of the locations the write touches. */
-export function loadProductState(db: LedgerDb, product_id: string, requests: readonly TransactionRequest[]): ProductState {
-  const totals = db.select().from(productStock).get();
-  const location_ids = [...new Set(requests.map((request) => request.location_id))];
-  const levels = readLevels(db, location_ids);
-  // Only a plain RELEASE is limited by what reservations hold; skip the query otherwise.
-  const plainRelease = requests.some((request) => request.type === "RELEASE" && request.reservation_id === null);
-  const reservation_held = plainRelease ? heldByLocation(db, location_ids) : new Map<string, number>();
-  return {
-    product_id,
-    version: totals?.version ?? 0,
-    on_hand: totals?.onHand ?? 0,
-    reserved: totals?.reserved ?? 0,
-    oversold_locations: totals?.oversoldLocations ?? 0,
-    location_count: totals?.locationCount ?? 0,
-    last_created_at: totals?.updatedAt ?? null,
-    levels: new Map(levels.map((level) => [level.location_id, level])),
-    reservation_held,
-  };
-}
-
-export function appendRows(db: LedgerDb, rows: readonly Transaction[]): void {
-  for (let start = 0; start < rows.length; start += LEDGER_ROWS_PER_INSERT_MAX) {
-    const chunk = rows.slice(start, start + LEDGER_ROWS_PER_INSERT_MAX);
-    db.insert(ledgerRows)
-      .values(
-        chunk.map((row) => ({
-          seq: row.seq,
-          id: row.id,
-          type: row.type,
-          quantity: row.quantity,
-          delta: row.delta,
-          locationId: row.location_id,
-          reason: row.reason,
-          createdBy: row.created_by,
-          actor: row.actor,
-          metadata: row.metadata === null ? null : JSON.stringify(row.metadata),
-          reservationId: row.reservation_id,
-          idempotencyKey: row.idempotency_key,
-          createdAt: row.created_at,
-          prevHash: row.prev_hash,
-          hash: row.hash,
-        })),
-      )
-      .run();
-  }
-}
-
-/** Writes the new cached levels and totals that decide() computed. */
-export function saveReadModel(db: LedgerDb, accepted: Accepted): void {
-  const { next, levels } = accepted;
-  for (const level of levels) {
-    db.insert(locationStock)
-      .values({ locationId: level.location_id, onHand: level.on_hand, reserved: level.reserved, lastSeq: next.version })
-      .onConflictDoUpdate({ target: locationStock.locationId, set: { onHand: level.on_hand, reserved: level.reserved, lastSeq: next.version } })
-      .run();
-  }
-  const totals = {
-    productId: next.product_id,
-    onHand: next.on_hand,
-    reserved: next.reserved,
-    version: next.version,
-    oversoldLocations: next.oversold_locations,
-    locationCount: next.location_count,
-    updatedAt: next.last_created_at ?? "",
-  };
-  db.insert(productStock).values({ singleton: 1, ...totals }).onConflictDoUpdate({ target: productStock.singleton, set: totals }).run();
-}
-
-export function saveIdempotencyKey(db: LedgerDb, key: string, fingerprint: string, response: string, rows: readonly Transaction[]): void {
-  db.insert(idempotencyKeys)
-    .values({ key, fingerprint, response, firstSeq: rows[0]!.seq, lastSeq: rows[rows.length - 1]!.seq, createdAt: rows[0]!.created_at })
-    .run();
 }
 
 export interface TransactionFilter {
@@ -164,6 +77,11 @@ export function levelsFromLedger(db: LedgerDb, through_seq: number): { levels: L
   return { levels, updated_at: last?.created_at ?? null };
 }
 
+/** Rows from_seq..to_seq, ascending: what a replay answers with. */
+export function rowsBetween(db: LedgerDb, product_id: string, from_seq: number, to_seq: number): Transaction[] {
+  return db.select().from(ledgerRows).where(and(gte(ledgerRows.seq, from_seq), lte(ledgerRows.seq, to_seq))).orderBy(asc(ledgerRows.seq)).all().map((row) => toTransaction(product_id, row));
+}
+
 export function lastSeq(db: LedgerDb): number {
   return db.select({ seq: max(ledgerRows.seq) }).from(ledgerRows).get()?.seq ?? 0;
 }
@@ -194,11 +112,6 @@ export function toTransaction(product_id: string, row: typeof ledgerRows.$inferS
 export function hashAt(db: LedgerDb, seq: number): string {
   if (seq === 0) return GENESIS_HASH;
   return db.select({ hash: ledgerRows.hash }).from(ledgerRows).where(eq(ledgerRows.seq, seq)).get()?.hash ?? "";
-}
-
-/** The hash of the last row: what the next row's prev_hash must be. */
-export function headHash(db: LedgerDb): string {
-  return db.select({ hash: ledgerRows.hash }).from(ledgerRows).orderBy(desc(ledgerRows.seq)).limit(1).get()?.hash ?? GENESIS_HASH;
 }
 
 /** Links rows written before the hash chain existed, in seq order, a bounded page at a time. */

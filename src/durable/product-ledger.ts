@@ -22,6 +22,7 @@ import { sameLevels, type ChunkSummary } from "../ledger/reconcile";
 import type { WebhookOp } from "../webhooks/events";
 import * as exportStore from "./export-store";
 import * as store from "./ledger-store";
+import * as writePath from "./write-path";
 import { schema } from "./tables";
 
 export type WriteResult = { ok: true; replayed: boolean; transactions: Transaction[]; stock: Stock } | RefusedWrite;
@@ -85,11 +86,6 @@ export interface ReconcileReport {
 
 /** An accepted decision whose rows are linked into the hash chain and stored. */
 type Appended = Omit<Accepted, "rows"> & { rows: Transaction[] };
-
-interface StoredOutcome {
-  transactions: Transaction[];
-  stock: Stock;
-}
 
 export class ProductLedger extends DurableObject<Env> {
   private readonly db: store.LedgerDb;
@@ -201,19 +197,20 @@ export class ProductLedger extends DurableObject<Env> {
   write(command: WriteCommand): WriteResult {
     const fingerprint = fingerprintOf(command);
     return this.atomically((): WriteResult => {
-      const stored = store.findIdempotencyKey(this.db, command.idempotency_key);
+      const stored = writePath.findKey(this.ctx.storage, command.idempotency_key);
       if (stored !== undefined) {
         if (stored.fingerprint !== fingerprint) {
           return { ok: false, failure: { code: "idempotency_key_reused" }, stock: this.currentStock(command.product_id) };
         }
-        const outcome = JSON.parse(stored.response) as StoredOutcome;
-        return { ok: true, replayed: true, ...outcome };
+        // The replay answers with the first success: its rows (immutable) and the stock then.
+        const transactions = store.rowsBetween(this.db, command.product_id, stored.first_seq, stored.last_seq);
+        return { ok: true, replayed: true, transactions, stock: JSON.parse(stored.stock) as Stock };
       }
       const decision = this.append(command);
       if (!decision.ok) return { ok: false, failure: decision.failure, stock: this.currentStock(command.product_id) };
-      const outcome: StoredOutcome = { transactions: decision.rows, stock: stockAfter(decision) };
-      store.saveIdempotencyKey(this.db, command.idempotency_key, fingerprint, JSON.stringify(outcome), decision.rows);
-      return { ok: true, replayed: false, ...outcome };
+      const stock = stockAfter(decision);
+      writePath.saveKey(this.ctx.storage, command.idempotency_key, fingerprint, stock, decision.rows);
+      return { ok: true, replayed: false, transactions: decision.rows, stock };
     });
   }
 
@@ -241,15 +238,15 @@ export class ProductLedger extends DurableObject<Env> {
         return outcome(this.write(command(op.request)));
       case "place":
         return this.atomically((): WebhookOpResult => {
-          const alreadyPlaced = store.findIdempotencyKey(this.db, op.key) !== undefined;
-          if (!alreadyPlaced && (store.isCancellationRemembered(this.db, op.cancel_key) || store.findIdempotencyKey(this.db, op.cancel_key) !== undefined)) {
+          const alreadyPlaced = store.isKeyUsed(this.db, op.key);
+          if (!alreadyPlaced && (store.isCancellationRemembered(this.db, op.cancel_key) || store.isKeyUsed(this.db, op.cancel_key))) {
             return { ...base, status: "skipped_cancelled" };
           }
           return outcome(this.write(command(op.request)));
         });
       case "cancel":
         return this.atomically((): WebhookOpResult => {
-          if (store.findIdempotencyKey(this.db, op.key) !== undefined) return outcome(this.write(command(this.returnOf(op)!)));
+          if (store.isKeyUsed(this.db, op.key)) return outcome(this.write(command(this.returnOf(op)!)));
           if (store.isCancellationRemembered(this.db, op.key)) return { ...base, status: "duplicate" };
           const placed = this.returnOf(op);
           if (placed === undefined) {
@@ -276,7 +273,7 @@ export class ProductLedger extends DurableObject<Env> {
       if (plan.kind === "stale_attempt") return { ok: false, code: "stale_attempt" };
       if (plan.kind === "already_held") return { ok: true, stock: this.currentStock(step.product_id) };
 
-      const state = store.loadProductState(this.db, step.product_id, plan.requests);
+      const state = writePath.loadState(this.db, this.ctx.storage, step.product_id, plan.requests);
       const short = shortages(step.lines, state.levels);
       if (short.length > 0) return { ok: false, code: "insufficient_stock", shortages: short, stock: this.currentStock(step.product_id) };
       const decision = this.append(reservationCommand(step, plan.requests, false));
@@ -356,8 +353,9 @@ export class ProductLedger extends DurableObject<Env> {
    * writes the read model. Must run inside atomically().
    */
   private append(command: WriteCommand): Appended | { ok: false; failure: LedgerFailure } {
-    const state = store.loadProductState(this.db, command.product_id, command.requests);
-    this.assertSameProduct(command.product_id);
+    const state = writePath.loadState(this.db, this.ctx.storage, command.product_id, command.requests);
+    // A product's object only ever holds that product: a mismatch is a routing bug.
+    assertInvariant(state.stored_product_id === null || state.stored_product_id === command.product_id, `object of ${state.stored_product_id} received a write for ${command.product_id}`);
     const now = new Date().toISOString();
     const new_ids = command.requests.map(() => formatUuidV7(Date.now(), crypto.getRandomValues(new Uint8Array(10))));
     const decision = decide(command, state, { now, new_ids });
@@ -369,10 +367,10 @@ export class ProductLedger extends DurableObject<Env> {
     }
     decision.levels.forEach(assertLevel);
     // Linked to the chain inside the same synchronous transaction as the insert.
-    const rows = chainRows(store.headHash(this.db), decision.rows);
-    store.appendRows(this.db, rows);
+    const rows = chainRows(writePath.headHash(this.ctx.storage), decision.rows);
+    writePath.insertRows(this.ctx.storage, rows);
     this.faults.afterLedgerInsert?.();
-    store.saveReadModel(this.db, decision);
+    writePath.saveReadModel(this.ctx.storage, decision);
     return { ...decision, rows };
   }
 
@@ -380,11 +378,6 @@ export class ProductLedger extends DurableObject<Env> {
     return toStock(store.readTotals(this.db, product_id));
   }
 
-  /** A product's object only ever holds that product: a mismatch is a routing bug. */
-  private assertSameProduct(product_id: string): void {
-    const stored = store.readTotals(this.db, product_id).product_id;
-    assertInvariant(stored === product_id, `object of ${stored} received a write for ${product_id}`);
-  }
 }
 
 function stockAfter(decision: Pick<Accepted, "next">): Stock {

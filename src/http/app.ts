@@ -1,7 +1,6 @@
 // The Hono app: middleware in order, resources mounted under /v1, one error funnel.
 import { except } from "hono/combine";
 import { HTTPException } from "hono/http-exception";
-import type { AppEnv } from "./app-env";
 import { authenticate } from "./middleware/auth";
 import { requestId } from "./middleware/request-id";
 import { ProblemError, problemResponse } from "./problem";

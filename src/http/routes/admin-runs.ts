@@ -64,7 +64,7 @@ const startReconciliation = createRoute({
 const listReconciliations = createRoute({
   method: "get", path: "/admin/reconciliations", summary: "Recent reconciliations, newest first (without their findings)", middleware: admin,
   request: { query: z.object({ limit: z.coerce.number().int().min(1).max(RUNS_LIST_LIMIT_MAX).default(20) }) },
-  responses: { 200: json(z.object({ data: z.array(ExportRun) }), "Reconciliations, as runs"), ...problemResponses(400, 401, 403) },
+  responses: { 200: json(z.object({ data: z.array(Reconciliation.omit({ caches_repaired: true, export_divergences: true }).extend({ products_total: z.number().int() })) }), "Reconciliations"), ...problemResponses(400, 401, 403) },
 });
 const getReconciliation = createRoute({
   method: "get", path: "/admin/reconciliations/{id}", summary: "A reconciliation's findings", middleware: admin,
@@ -92,7 +92,7 @@ export const adminRuns = createRouter()
   })
   .openapi(listReconciliations, async (c) => {
     const runs = await listRuns(drizzle(c.env.AUDIT_DB, { schema: auditSchema }), "reconciliation", c.req.valid("query").limit);
-    return c.json({ data: runs.map(exportView) }, 200);
+    return c.json({ data: runs.map(({ run_id, kind: _kind, rows_exported: _rows, products_done, ...rest }) => ({ id: run_id, products_checked: products_done, ...rest })) }, 200);
   })
   .openapi(getReconciliation, async (c) => {
     const db = drizzle(c.env.AUDIT_DB, { schema: auditSchema });

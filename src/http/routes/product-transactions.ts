@@ -2,7 +2,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { DEFAULT_LOCATION_ID } from "../../ledger/constants";
 import type { JsonObject, TransactionRequest, WriteCommand } from "../../ledger/types";
-import type { AppEnv } from "../app-env";
 import { failureToProblem } from "../ledger-failure";
 import { productLedger } from "../ledger-stub";
 import { requireRole } from "../middleware/auth";

@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+// `npm run bench [-- --quick]`: measures the service under load and prints a table.
+//
+// The service is the bundled worker under Miniflare's API (workerd, no `wrangler dev` proxy),
+// loaded over loopback by autocannon in a separate process (bench/load.mjs). A baseline worker
+// (one INSERT + one UPDATE per request) runs under the same runtime and load, so the output can
+// state what our write path costs relative to the floor. Results also go to bench/results/.
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { BENCH_TOKEN, BENCH_WEBHOOK_SECRET, bundleWorker, startBaseline, startService } from "./service.mjs";
+
+const quick = process.argv.includes("--quick");
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+const SECONDS = quick ? 3 : 12;
+const EXPORT_PRODUCTS = quick ? 100 : 1_000;
+const EXPORT_ROWS_PER_PRODUCT = 100;
+const LONG_LEDGER_ROWS = quick ? 10_000 : 100_000;
+const SPREAD_PRODUCTS = 2_000; // one local workerd fails with SQLITE_NOMEM beyond ~3,100 live objects
+const headers = { authorization: `Bearer ${BENCH_TOKEN}`, "content-type": "application/json" };
+
+const rows = [];
+const log = (message) => process.stderr.write(`${message}\n`);
+
+function load(url, scenario, connections, params, token = BENCH_TOKEN) {
+  const spec = { url, scenario, connections, duration_seconds: SECONDS, params, token };
+  const child = spawnSync(process.execPath, [path.join(root, "bench", "load.mjs"), JSON.stringify(spec)], { encoding: "utf8", maxBuffer: 1 << 20 });
+  if (child.status !== 0) throw new Error(`load generator failed: ${child.stderr}`);
+  return JSON.parse(child.stdout);
+}
+
+function record(name, connections, result, unit = "req/s") {
+  rows.push({ scenario: name, connections, ...result, unit });
+  log(`  ${name} c=${connections}: ${result.ops_per_second.toFixed(0)} ${unit}, p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms, errors ${result.errors}`);
+}
+
+async function post(url, pathname, body, key = crypto.randomUUID()) {
+  const response = await fetch(`${url}${pathname}`, { method: "POST", headers: { ...headers, "idempotency-key": key }, body: JSON.stringify(body) });
+  if (!response.ok) throw new Error(`${pathname}: ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+/** Appends `count` rows per product through the batch endpoint, 500 items a request. */
+async function fill(url, products, count) {
+  const items = products.flatMap((product_id) => Array.from({ length: count }, () => ({ product_id, type: "ADD", quantity: 1, reason: "fill" })));
+  const requests = [];
+  for (let start = 0; start < items.length; start += 500) requests.push(items.slice(start, start + 500));
+  for (let start = 0; start < requests.length; start += 8) {
+    await Promise.all(requests.slice(start, start + 8).map((transactions) => post(url, "/v1/transactions/batch", { transactions })));
+  }
+}
+
+async function main() {
+  log(`bench: ${quick ? "quick" : "full"} run, ${SECONDS} s per load scenario`);
+  const outdir = bundleWorker();
+  const versions = {
+    node: process.version,
+    workerd: execFileSync(path.join(root, "node_modules", ".bin", "workerd"), ["--version"], { encoding: "utf8" }).trim(),
+    miniflare: JSON.parse(readFileSync(path.join(root, "node_modules", "miniflare", "package.json"), "utf8")).version,
+    cpu: `${os.cpus()[0]?.model ?? "unknown"} x${os.cpus().length}`,
+    memory_gib: Math.round(os.totalmem() / 2 ** 30),
+  };
+  log(`runtime: workerd ${versions.workerd} through the Miniflare ${versions.miniflare} API (not wrangler dev), ${versions.cpu}`);
+
+  const bare = await startBaseline();
+  for (const connections of [1, 8, 32]) record("baseline: bare insert+update", connections, load(bare.url, "bare-writes", connections, { product: `bare-${connections}` }));
+  await bare.dispose();
+
+  const service = await startService(outdir);
+  const url = service.url;
+  try {
+    for (const connections of [1, 8, 32]) {
+      const product = `hot-${connections}`;
+      await post(url, `/v1/products/${product}/transactions`, { type: "ADD", quantity: 1_000_000_000, reason: "stock" });
+      record("hot product writes (REMOVE/ADD)", connections, load(url, "hot-writes", connections, { product }));
+    }
+    record(`writes over ${SPREAD_PRODUCTS} products`, 32, load(url, "spread-writes", 32, { prefix: "spread", products: SPREAD_PRODUCTS }));
+    record("stock read (hot, cached)", 8, load(url, "stock-read", 8, { product: "hot-1" }));
+    await post(url, "/v1/products/replay/transactions", { type: "ADD", quantity: 1, reason: "bench-replay" }, "replay-key");
+    record("idempotent replays", 8, load(url, "replays", 8, { product: "replay", key: "replay-key" }));
+
+    const lines = ["res-a", "res-b", "res-c"];
+    for (const product of lines) await post(url, `/v1/products/${product}/transactions`, { type: "ADD", quantity: 1_000_000_000, reason: "stock" });
+    record("3-line reservation", 1, load(url, "reservation", 1, { products: lines }));
+    const pairs = load(url, "reservation-commit", 8, { products: lines });
+    record("3-line reservation + commit (pairs)", 8, { ...pairs, ops_per_second: pairs.ops_per_second / 2 }, "pairs/s");
+    record("webhook order.placed, 3 lines", 8, load(url, "webhook-order", 8, { source: "bench-oms", secret: BENCH_WEBHOOK_SECRET, products: ["wh-a", "wh-b", "wh-c"] }));
+
+    log(`  filling a ledger of ${LONG_LEDGER_ROWS} rows…`);
+    await fill(url, ["short"], 10);
+    await fill(url, ["long"], LONG_LEDGER_ROWS);
+    const short = load(url, "stock-read", 1, { product: "short" });
+    const long = load(url, "stock-read", 1, { product: "long" });
+    record("stock read, ledger of 10 rows", 1, short);
+    record(`stock read, ledger of ${LONG_LEDGER_ROWS} rows`, 1, long);
+
+    log(`  filling ${EXPORT_PRODUCTS} products x ${EXPORT_ROWS_PER_PRODUCT} rows for the export…`);
+    const exportProducts = Array.from({ length: EXPORT_PRODUCTS }, (_, i) => `exp-${i}`);
+    await fill(url, exportProducts, EXPORT_ROWS_PER_PRODUCT);
+    const d1 = await service.mf.getD1Database("AUDIT_DB");
+    const registered = async () => (await d1.prepare("SELECT count(*) AS n FROM products WHERE product_id LIKE 'exp-%'").first()).n;
+    for (let i = 0; i < 600 && (await registered()) < EXPORT_PRODUCTS; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    // Everything else the run has written is exported first, so the timed run copies just these rows.
+    await runExport(url);
+    await fill(url, exportProducts, EXPORT_ROWS_PER_PRODUCT);
+    const started = performance.now();
+    const run = await runExport(url);
+    const seconds = (performance.now() - started) / 1000;
+    record(`export to D1 (${EXPORT_PRODUCTS} products x ${EXPORT_ROWS_PER_PRODUCT} rows)`, 0, { requests: 1, ok: run.rows_exported, errors: run.errors.length, ops_per_second: run.rows_exported / seconds, p50_ms: null, p99_ms: null, duration_seconds: seconds }, "rows/s");
+  } finally {
+    await service.dispose();
+  }
+  report(versions);
+}
+
+async function runExport(url) {
+  const { run_id } = await (await fetch(`${url}/v1/admin/exports`, { method: "POST", headers })).json();
+  for (;;) {
+    const run = await (await fetch(`${url}/v1/admin/exports/${run_id}`, { headers })).json();
+    if (run.status !== "running") return run;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function report(versions) {
+  const find = (prefix, connections) => rows.find((row) => row.scenario.startsWith(prefix) && (connections === undefined || row.connections === connections));
+  const checks = [];
+  for (const connections of [1, 8, 32]) {
+    const ratio = find("hot product", connections).ops_per_second / find("baseline", connections).ops_per_second;
+    checks.push({ target: `hot writes at ${connections} connection(s) >= 0.9x bare insert+update`, value: `${ratio.toFixed(2)}x`, pass: ratio >= 0.9 });
+  }
+  const readRatio = find(`stock read, ledger of ${LONG_LEDGER_ROWS}`).p50_ms / Math.max(find("stock read, ledger of 10 rows").p50_ms, 0.001);
+  checks.push({ target: `stock read p50 at ${LONG_LEDGER_ROWS} rows <= 1.1x at 10 rows`, value: `${readRatio.toFixed(2)}x`, pass: readRatio <= 1.1 });
+  const reservationRatio = find("3-line reservation", 1).p50_ms / Math.max(find("hot product", 1).p50_ms, 0.001);
+  checks.push({ target: "3-line reservation p50 <= 2x a single write p50", value: `${reservationRatio.toFixed(2)}x`, pass: reservationRatio <= 2 });
+  const exportRate = find("export to D1").ops_per_second;
+  checks.push({ target: "export >= 20,000 rows/s", value: `${exportRate.toFixed(0)} rows/s`, pass: exportRate >= 20_000 });
+
+  const table = [
+    "| scenario | conns | ops/s | p50 ms | p99 ms | errors |",
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ...rows.map((row) => `| ${row.scenario} | ${row.connections || "-"} | ${row.ops_per_second.toFixed(0)} ${row.unit === "req/s" ? "" : row.unit} | ${row.p50_ms ?? "-"} | ${row.p99_ms ?? "-"} | ${row.errors} |`),
+  ].join("\n");
+  const verdicts = checks.map((check) => `${check.pass ? "PASS" : "FAIL"}  ${check.target}: ${check.value}`).join("\n");
+  const runtime = `Measured: the bundled worker under workerd ${versions.workerd} via the Miniflare ${versions.miniflare} API (not wrangler dev); load from autocannon in a separate process over loopback; ${versions.cpu}, ${versions.memory_gib} GiB, Node ${versions.node}.`;
+  console.log(`\n${runtime}\n\n${table}\n\n${verdicts}\n`);
+
+  const dir = path.join(root, "bench", "results");
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${quick ? "quick" : "full"}-${new Date().toISOString().replaceAll(":", "-")}.json`);
+  writeFileSync(file, JSON.stringify({ mode: quick ? "quick" : "full", seconds_per_scenario: SECONDS, versions, rows, checks }, null, 2));
+  console.log(`results: ${path.relative(root, file)}`);
+}
+
+await main();

@@ -1,0 +1,94 @@
+// The statements every write runs, as fixed SQL on the object's storage. drizzle builds SQL text
+// on every call; on the write path that building cost more than the statements themselves, so
+// these few use constant strings (workerd caches a statement per distinct text). Everything
+// else (schema, migrations, reads, reservations, export) goes through drizzle.
+// Synchronous: for use inside transactionSync.
+
+import { GENESIS_HASH } from "../ledger/hash-chain";
+import type { Accepted, ProductState } from "../ledger/decide";
+import type { Stock, Transaction, TransactionRequest } from "../ledger/types";
+import { heldByLocation, type LedgerDb } from "./ledger-store";
+
+type Storage = DurableObjectStorage;
+
+export interface StoredKey {
+  fingerprint: string;
+  /** JSON of the stock the first success answered with. */
+  stock: string;
+  first_seq: number;
+  last_seq: number;
+}
+
+export function findKey(storage: Storage, key: string): StoredKey | undefined {
+  const row = storage.sql.exec<{ fingerprint: string; response: string; first_seq: number; last_seq: number }>(
+    "SELECT fingerprint, response, first_seq, last_seq FROM idempotency_keys WHERE key = ?",
+    key,
+  ).toArray()[0];
+  return row && { fingerprint: row.fingerprint, stock: row.response, first_seq: row.first_seq, last_seq: row.last_seq };
+}
+
+/** The state decide() needs: totals, the touched locations' levels, and the stored product id. */
+export function loadState(db: LedgerDb, storage: Storage, product_id: string, requests: readonly TransactionRequest[]): ProductState & { stored_product_id: string | null } {
+  const totals = storage.sql
+    .exec<{ product_id: string; on_hand: number; reserved: number; version: number; oversold_locations: number; location_count: number; updated_at: string }>(
+      "SELECT product_id, on_hand, reserved, version, oversold_locations, location_count, updated_at FROM product_stock WHERE singleton = 1",
+    )
+    .toArray()[0];
+  const location_ids = [...new Set(requests.map((request) => request.location_id))];
+  const levels = new Map<string, { location_id: string; on_hand: number; reserved: number }>();
+  for (const location_id of location_ids) {
+    const level = storage.sql.exec<{ on_hand: number; reserved: number }>("SELECT on_hand, reserved FROM location_stock WHERE location_id = ?", location_id).toArray()[0];
+    if (level) levels.set(location_id, { location_id, on_hand: level.on_hand, reserved: level.reserved });
+  }
+  // Only a plain RELEASE is limited by what reservations hold; skip the query otherwise.
+  const plainRelease = requests.some((request) => request.type === "RELEASE" && request.reservation_id === null);
+  return {
+    product_id,
+    stored_product_id: totals?.product_id ?? null,
+    version: totals?.version ?? 0,
+    on_hand: totals?.on_hand ?? 0,
+    reserved: totals?.reserved ?? 0,
+    oversold_locations: totals?.oversold_locations ?? 0,
+    location_count: totals?.location_count ?? 0,
+    last_created_at: totals?.updated_at ?? null,
+    levels,
+    reservation_held: plainRelease ? heldByLocation(db, location_ids) : new Map<string, number>(),
+  };
+}
+
+export function headHash(storage: Storage): string {
+  return storage.sql.exec<{ hash: string | null }>("SELECT hash FROM ledger_rows ORDER BY seq DESC LIMIT 1").toArray()[0]?.hash ?? GENESIS_HASH;
+}
+
+export function insertRows(storage: Storage, rows: readonly Transaction[]): void {
+  for (const row of rows) {
+    storage.sql.exec(
+      "INSERT INTO ledger_rows (seq, id, type, quantity, delta, location_id, reason, created_by, actor, metadata, reservation_id, idempotency_key, created_at, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      row.seq, row.id, row.type, row.quantity, row.delta, row.location_id, row.reason, row.created_by, row.actor,
+      row.metadata === null ? null : JSON.stringify(row.metadata), row.reservation_id, row.idempotency_key, row.created_at, row.prev_hash, row.hash,
+    );
+  }
+}
+
+/** Writes the new cached levels and totals that decide() computed. */
+export function saveReadModel(storage: Storage, accepted: Accepted): void {
+  const { next, levels } = accepted;
+  for (const level of levels) {
+    storage.sql.exec(
+      "INSERT INTO location_stock (location_id, on_hand, reserved, last_seq) VALUES (?, ?, ?, ?) ON CONFLICT (location_id) DO UPDATE SET on_hand = excluded.on_hand, reserved = excluded.reserved, last_seq = excluded.last_seq",
+      level.location_id, level.on_hand, level.reserved, next.version,
+    );
+  }
+  storage.sql.exec(
+    "INSERT INTO product_stock (singleton, product_id, on_hand, reserved, version, oversold_locations, location_count, updated_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (singleton) DO UPDATE SET product_id = excluded.product_id, on_hand = excluded.on_hand, reserved = excluded.reserved, version = excluded.version, oversold_locations = excluded.oversold_locations, location_count = excluded.location_count, updated_at = excluded.updated_at",
+    next.product_id, next.on_hand, next.reserved, next.version, next.oversold_locations, next.location_count, next.last_created_at ?? "",
+  );
+}
+
+/** Remembers an accepted write: its fingerprint, its rows' seqs and the stock it answered with. */
+export function saveKey(storage: Storage, key: string, fingerprint: string, stock: Stock, rows: readonly Transaction[]): void {
+  storage.sql.exec(
+    "INSERT INTO idempotency_keys (key, fingerprint, response, first_seq, last_seq, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    key, fingerprint, JSON.stringify(stock), rows[0]!.seq, rows[rows.length - 1]!.seq, rows[0]!.created_at,
+  );
+}
