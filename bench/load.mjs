@@ -58,6 +58,34 @@ function scenario() {
   }
 }
 
+/**
+ * Sequential requests with sub-millisecond timing, for the latency comparisons (autocannon
+ * reports whole milliseconds, too coarse when a request takes 0.5 ms).
+ */
+async function probe(requests) {
+  const [template] = requests;
+  const context = {};
+  const latencies = [];
+  let errors = 0;
+  const deadline = performance.now() + spec.duration_seconds * 1000;
+  while (performance.now() < deadline) {
+    const req = template.setupRequest ? template.setupRequest({ ...template }, context) : template;
+    const started = performance.now();
+    const response = await fetch(`${spec.url}${req.path}`, { method: req.method, headers: req.headers, body: req.body });
+    await response.arrayBuffer();
+    latencies.push(performance.now() - started);
+    if (response.status >= 300) errors++;
+  }
+  latencies.sort((a, b) => a - b);
+  const at = (q) => Number(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))].toFixed(3));
+  return { requests: latencies.length, ok: latencies.length - errors, errors, ops_per_second: latencies.length / spec.duration_seconds, p50_ms: at(0.5), p99_ms: at(0.99), duration_seconds: spec.duration_seconds };
+}
+
+if (spec.probe) {
+  process.stdout.write(JSON.stringify(await probe(scenario())));
+  process.exit(0);
+}
+
 const result = await autocannon({ url: spec.url, connections: spec.connections, duration: spec.duration_seconds, requests: scenario(), timeout: 30 });
 const ok = result["2xx"];
 process.stdout.write(
