@@ -2,7 +2,8 @@
 // with an opaque cursor, so pages stay stable while newer rows are exported.
 
 import { and, asc, count, eq, gt, gte, lt, or, sum, type SQL } from "drizzle-orm";
-import type { JsonObject, Transaction, TransactionType } from "../ledger/types";
+import { toTransaction } from "../durable/ledger-store";
+import type { Transaction, TransactionType } from "../ledger/types";
 import { ledgerTransactions } from "./audit-tables";
 import type { AuditDb } from "./d1-writer";
 
@@ -92,25 +93,8 @@ export function decodeCursor(text: string): AuditCursor | null {
   return null;
 }
 
-/** A D1 row as the API (and the chain check) sees it. */
+/** A D1 row as the API (and the chain check) sees it: the same mapping as the object's rows. */
 export function fromD1Row(row: typeof t.$inferSelect): Transaction {
-  return {
-    id: row.id,
-    product_id: row.productId,
-    seq: row.seq,
-    type: row.type as TransactionType,
-    quantity: row.quantity,
-    delta: row.delta,
-    location_id: row.locationId,
-    reason: row.reason,
-    created_by: row.createdBy,
-    actor: row.actor,
-    metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as JsonObject),
-    reservation_id: row.reservationId,
-    idempotency_key: row.idempotencyKey,
-    created_at: row.createdAt,
-    prev_hash: row.prevHash ?? "",
-    hash: row.hash ?? "",
-  };
+  return toTransaction(row.productId, { ...row, type: row.type as TransactionType });
 }
 
