@@ -2,7 +2,7 @@
 // flag, pages of rows past the watermark, and the sums that reconciliation compares.
 // Synchronous, for use inside transactionSync.
 
-import { asc, eq, gt, lte, sql } from "drizzle-orm";
+import { asc, gt, lte, sql } from "drizzle-orm";
 import type { ChunkSummary } from "../ledger/reconcile";
 import { totalsFromLevels } from "../ledger/stock";
 import { ON_HAND_TYPES, type LocationLevel } from "../ledger/types";
@@ -66,15 +66,13 @@ export function chunkSums(db: LedgerDb, through_seq: number, chunk_rows: number)
     .all();
 }
 
-/** Replaces the cached read model with levels recomputed from the ledger. */
-export function rebuildReadModel(db: LedgerDb, levels: readonly LocationLevel[], version: number): void {
+/** Replaces the cached read model with levels recomputed from the ledger (creating it if it is gone). */
+export function rebuildReadModel(db: LedgerDb, product_id: string, levels: readonly LocationLevel[], version: number, updated_at: string): void {
   db.delete(locationStock).run();
   for (const level of levels) {
     db.insert(locationStock).values({ locationId: level.location_id, onHand: level.on_hand, reserved: level.reserved, lastSeq: version }).run();
   }
-  const totals = totalsFromLevels("", levels, version, null);
-  db.update(productStock)
-    .set({ onHand: totals.on_hand, reserved: totals.reserved, oversoldLocations: totals.oversold_locations, locationCount: levels.length, version })
-    .where(eq(productStock.singleton, 1))
-    .run();
+  const totals = totalsFromLevels(product_id, levels, version, updated_at);
+  const values = { productId: product_id, onHand: totals.on_hand, reserved: totals.reserved, oversoldLocations: totals.oversold_locations, locationCount: levels.length, version, updatedAt: updated_at };
+  db.insert(productStock).values({ singleton: 1, ...values }).onConflictDoUpdate({ target: productStock.singleton, set: values }).run();
 }

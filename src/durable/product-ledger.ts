@@ -14,7 +14,7 @@ import { planCommit, planHold, planRelease, shortages, type HoldLine, type Short
 import { formatUuidV7 } from "../ledger/ids";
 import { assertContiguous, assertInvariant, assertLevel, assertTotalsMatchLevels } from "../ledger/invariants";
 import { toStock, totalsFromLevels, withLocations } from "../ledger/stock";
-import type { Stock, StockWithLocations, Transaction, TransactionRequest, WriteCommand } from "../ledger/types";
+import { scopedKey, type Stock, type StockWithLocations, type Transaction, type TransactionRequest, type WriteCommand } from "../ledger/types";
 import { drizzle as drizzleD1 } from "drizzle-orm/d1";
 import { products } from "../export/audit-tables";
 import { HASH_BACKFILL_PAGE_ROWS, RECONCILE_CHUNK_ROWS, REGISTRATION_RETRY_DELAY_MS_MAX } from "../ledger/constants";
@@ -167,7 +167,7 @@ export class ProductLedger extends DurableObject<Env> {
       const totals = store.readTotals(this.db, product_id);
       const cached = store.readLevels(this.db);
       const last_seq = store.lastSeq(this.db);
-      const truth = store.levelsFromLedger(this.db, last_seq).levels;
+      const { levels: truth, updated_at: last_created_at } = store.levelsFromLedger(this.db, last_seq);
       const cacheTotals = totalsFromLevels(product_id, cached, totals.version, totals.updated_at);
       const consistent =
         sameLevels(cached, truth) &&
@@ -178,7 +178,7 @@ export class ProductLedger extends DurableObject<Env> {
       let repaired: ReconcileReport["repaired"] = null;
       if (!consistent) {
         const before = { ...toStock(totals), locations: withLocations(totals, cached).locations };
-        exportStore.rebuildReadModel(this.db, truth, last_seq);
+        exportStore.rebuildReadModel(this.db, product_id, truth, last_seq, last_created_at ?? totals.updated_at ?? "");
         repaired = { before, after: this.stock(product_id) };
         console.error(JSON.stringify({ level: "warn", message: "cache disagreed with the ledger and was rebuilt", product_id }));
       }
@@ -197,7 +197,8 @@ export class ProductLedger extends DurableObject<Env> {
   write(command: WriteCommand): WriteResult {
     const fingerprint = fingerprintOf(command);
     return this.atomically((): WriteResult => {
-      const stored = writePath.findKey(this.ctx.storage, command.idempotency_key);
+      const key = scopedKey(command.key_scope ?? "client", command.idempotency_key);
+      const stored = writePath.findKey(this.ctx.storage, key);
       if (stored !== undefined) {
         if (stored.fingerprint !== fingerprint) {
           return { ok: false, failure: { code: "idempotency_key_reused" }, stock: this.currentStock(command.product_id) };
@@ -209,7 +210,7 @@ export class ProductLedger extends DurableObject<Env> {
       const decision = this.append(command);
       if (!decision.ok) return { ok: false, failure: decision.failure, stock: this.currentStock(command.product_id) };
       const stock = stockAfter(decision);
-      writePath.saveKey(this.ctx.storage, command.idempotency_key, fingerprint, stock, decision.rows);
+      writePath.saveKey(this.ctx.storage, key, fingerprint, stock, decision.rows);
       return { ok: true, replayed: false, transactions: decision.rows, stock };
     });
   }
@@ -229,7 +230,8 @@ export class ProductLedger extends DurableObject<Env> {
 
   private applyWebhookOp(principal: string, op: WebhookOp): WebhookOpResult {
     const base = { product_id: op.product_id, key: op.key };
-    const command = (request: TransactionRequest): WriteCommand => ({ product_id: op.product_id, idempotency_key: op.key, principal, expected_version: null, is_fact: true, requests: [request] });
+    const command = (request: TransactionRequest): WriteCommand => ({ product_id: op.product_id, idempotency_key: op.key, key_scope: "webhook", principal, expected_version: null, is_fact: true, requests: [request] });
+    const used = (key: string) => store.isKeyUsed(this.db, scopedKey("webhook", key));
     const outcome = (result: WriteResult): WebhookOpResult =>
       result.ok ? { ...base, status: result.replayed ? "duplicate" : "applied", seq: result.transactions[0]!.seq } : { ...base, status: "refused", error: result.failure.code };
 
@@ -238,15 +240,15 @@ export class ProductLedger extends DurableObject<Env> {
         return outcome(this.write(command(op.request)));
       case "place":
         return this.atomically((): WebhookOpResult => {
-          const alreadyPlaced = store.isKeyUsed(this.db, op.key);
-          if (!alreadyPlaced && (store.isCancellationRemembered(this.db, op.cancel_key) || store.isKeyUsed(this.db, op.cancel_key))) {
+          const alreadyPlaced = used(op.key);
+          if (!alreadyPlaced && (store.isCancellationRemembered(this.db, op.cancel_key) || used(op.cancel_key))) {
             return { ...base, status: "skipped_cancelled" };
           }
           return outcome(this.write(command(op.request)));
         });
       case "cancel":
         return this.atomically((): WebhookOpResult => {
-          if (store.isKeyUsed(this.db, op.key)) return outcome(this.write(command(this.returnOf(op)!)));
+          if (used(op.key)) return outcome(this.write(command(this.returnOf(op)!)));
           if (store.isCancellationRemembered(this.db, op.key)) return { ...base, status: "duplicate" };
           const placed = this.returnOf(op);
           if (placed === undefined) {
@@ -261,7 +263,7 @@ export class ProductLedger extends DurableObject<Env> {
 
   /** The RETURN that undoes an order line's placement: same quantity and location as the REMOVE. */
   private returnOf(op: Extract<WebhookOp, { kind: "cancel" }>): TransactionRequest | undefined {
-    const placed = store.firstRowOfKey(this.db, op.product_id, op.place_key);
+    const placed = store.firstRowOfKey(this.db, op.product_id, scopedKey("webhook", op.place_key));
     if (placed === undefined) return undefined;
     return { type: "RETURN", quantity: placed.quantity, location_id: placed.location_id, reason: op.reason, actor: null, metadata: null, reservation_id: null };
   }

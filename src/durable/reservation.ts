@@ -82,7 +82,7 @@ export class Reservation extends DurableObject<Env> {
       let record = loadReservation(this.db);
       if (record && (record.phase === "pending" || record.phase === "aborting")) {
         // An earlier attempt crashed halfway: undo it before anything else.
-        record = await this.finish(record);
+        record = await this.finish(await this.abortPending(record));
       }
       if (record && publicStatus(record.phase) !== null) {
         if (record.idempotency_key !== input.idempotency_key) return { ok: false, code: "reservation_exists" };
@@ -114,6 +114,7 @@ export class Reservation extends DurableObject<Env> {
       let record = loadReservation(this.db);
       if (!record) return;
       if (record.phase === "held" && isExpired(record, this.now())) record = this.transition(record, "expiring", EXPIRY_PRINCIPAL, `expiry:${record.id}`);
+      record = await this.abortPending(record);
       try {
         await this.finish(record);
       } catch (error) {
@@ -245,6 +246,14 @@ export class Reservation extends DurableObject<Env> {
     const finished = { ...record, phase: done, retries: 0 };
     await this.save(finished);
     return finished;
+  }
+
+  /** A creation that never finished is undone as the system's abort, not as its requester. */
+  private async abortPending(record: StoredReservation): Promise<StoredReservation> {
+    if (record.phase !== "pending") return record;
+    const aborting = this.transition(record, "aborting", ABORT_PRINCIPAL, `abort:${record.id}:${record.attempt}`);
+    await this.save(aborting);
+    return aborting;
   }
 
   private transition(record: StoredReservation, phase: ReservationPhase, closed_by: string, closed_key: string): StoredReservation {

@@ -46,15 +46,16 @@ async function handle(body: RunMessage, env: Env): Promise<void> {
 
 async function runProduct(env: Env, db: AuditDb, body: ProductsMessage, product_id: string, budget: { rows_left: number }): Promise<void> {
   const ledger = env.PRODUCT_LEDGER.getByName(product_id);
+  const progress = { rows_exported: 0 };
   try {
     if (body.run_kind === "export") {
-      const result = await exportProduct(db, ledger, product_id, budget);
+      const result = await exportProduct(db, ledger, product_id, budget, progress);
       if (!result.finished) {
-        await addRowsExported(db, body.run_id, product_id, result.rows_exported);
+        await addRowsExported(db, body.run_id, product_id, progress.rows_exported);
         await env.EXPORT_QUEUE.send({ ...body, product_ids: [product_id] });
         return;
       }
-      await recordOutcome(db, body.run_id, product_id, { status: "done", rows_exported: result.rows_exported });
+      await recordOutcome(db, body.run_id, product_id, { status: "done", rows_exported: progress.rows_exported });
     } else {
       const report = await ledger.reconcile(product_id);
       const found = await reconcileProduct(db, report, product_id);
@@ -65,6 +66,9 @@ async function runProduct(env: Env, db: AuditDb, body: ProductsMessage, product_
       });
     }
   } catch (error) {
+    // Pages confirmed before the failure are exported for good: count them now.
+    await addRowsExported(db, body.run_id, product_id, progress.rows_exported);
+    progress.rows_exported = 0;
     const attempts = body.attempt + 1;
     const detail = error instanceof Error ? error.message : String(error);
     console.error(JSON.stringify({ level: "warn", message: `${body.run_kind} of a product failed`, run_id: body.run_id, product_id, attempts, error: detail }));

@@ -12,27 +12,22 @@ export interface ExportSource {
   confirmExported(through_seq: number): Promise<number>;
 }
 
-export interface ProductExport {
-  /** Rows this call moved the watermark past. */
-  rows_exported: number;
-  /** False when the row budget ran out first; a follow-up message continues. */
-  finished: boolean;
-}
-
 /**
  * Copies pages while the message's row budget (shared by the products of one queue message)
- * lasts; what is left goes to a follow-up message.
+ * lasts; what is left goes to a follow-up message. `progress.rows_exported` grows page by page,
+ * so a failure halfway still reports the rows whose watermark moved.
  */
-export async function exportProduct(db: AuditDb, source: ExportSource, product_id: string, budget: { rows_left: number }): Promise<ProductExport> {
-  let rows_exported = 0;
+export async function exportProduct(db: AuditDb, source: ExportSource, product_id: string, budget: { rows_left: number }, progress: { rows_exported: number }): Promise<{ finished: boolean }> {
   while (budget.rows_left > 0) {
+    // Take the budget before the call: products of one message run in parallel.
     const limit = Math.min(EXPORT_PAGE_ROWS, budget.rows_left);
+    budget.rows_left -= limit;
     const page = await source.exportPage(product_id, limit);
-    if (page.rows.length === 0) return { rows_exported, finished: true };
-    budget.rows_left -= page.rows.length;
+    budget.rows_left += limit - page.rows.length;
+    if (page.rows.length === 0) return { finished: true };
     await writeLedgerRows(db, page.rows);
-    rows_exported += await source.confirmExported(page.rows[page.rows.length - 1]!.seq);
-    if (page.rows.length < limit) return { rows_exported, finished: true };
+    progress.rows_exported += await source.confirmExported(page.rows[page.rows.length - 1]!.seq);
+    if (page.rows.length < limit) return { finished: true };
   }
-  return { rows_exported, finished: false };
+  return { finished: false };
 }

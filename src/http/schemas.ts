@@ -20,6 +20,15 @@ import { TRANSACTION_TYPES } from "../ledger/types";
 const ID_RULE = `1 to ${ID_LENGTH_MAX} characters of A-Z a-z 0-9 . _ : @ ~ -, the first alphanumeric`;
 
 export const ProductId = z.string().regex(ID_PATTERN, ID_RULE).openapi({ example: "sku-1" });
+/** UTF-8 size of a value as JSON; absurdly deep nesting (which overflows the stack) counts as too big. */
+function jsonBytes(value: unknown): number {
+  try {
+    return new TextEncoder().encode(JSON.stringify(value)).length;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
 export const ProductIdParams = z.object({ product_id: ProductId });
 export const LocationId = z.string().regex(ID_PATTERN, ID_RULE).openapi({ example: DEFAULT_LOCATION_ID });
 export const TransactionType = z.enum(TRANSACTION_TYPES);
@@ -29,7 +38,7 @@ const Version = z.number().int().min(0).max(TOTAL_MAX);
 
 const Metadata = z
   .record(z.string(), z.unknown())
-  .refine((value) => new TextEncoder().encode(JSON.stringify(value)).length <= METADATA_BYTES_MAX, {
+  .refine((value) => jsonBytes(value) <= METADATA_BYTES_MAX, {
     message: `metadata must be at most ${METADATA_BYTES_MAX} bytes as JSON`,
   })
   .openapi({ type: "object", example: { channel: "web" } });

@@ -84,6 +84,8 @@ export function isExpired(record: Pick<ReservationRecord, "expires_at">, now: st
 export function nextAlarmAt(record: ReservationRecord, now_ms: number): number | null {
   switch (record.phase) {
     case "pending":
+      // Once undoing it has been tried and failed, back off like every other unfinished step.
+      if (record.retries > 0) return now_ms + retryDelayMs(record.retries);
       return Math.min(Date.parse(record.created_at) + RESERVATION_PENDING_TIMEOUT_MS, Date.parse(record.expires_at));
     case "held":
       return Date.parse(record.expires_at);

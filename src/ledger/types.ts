@@ -38,6 +38,19 @@ export interface WriteCommand {
   is_fact: boolean;
   /** One or more rows written atomically (a reservation commit is RELEASE + REMOVE). */
   requests: TransactionRequest[];
+  /**
+   * Whose key space `idempotency_key` lives in. Webhook writes use business-id keys
+   * (order:1001:1:placed); a client choosing the same text as its Idempotency-Key must not
+   * collide with them. Absent: the client's space.
+   */
+  key_scope?: KeyScope;
+}
+
+export type KeyScope = "client" | "webhook";
+
+/** How a key is stored: prefixed by its scope, so the two spaces never meet. */
+export function scopedKey(scope: KeyScope, key: string): string {
+  return `${scope}:${key}`;
 }
 
 /** An immutable ledger row before it is linked into the hash chain (what decide() produces). */

@@ -234,6 +234,17 @@ describe("reconciliation", () => {
     expect((await rawState(product)).rows).toEqual(ledgerBefore);
   });
 
+  it("recreates a product's cached totals that are missing altogether, from the ledger", async () => {
+    const product = await productWithRows(3, "lost-cache");
+    await runInDurableObject<ProductLedger, void>(ledgerStub(product), (_i, state) => {
+      state.storage.sql.exec("DELETE FROM product_stock");
+    });
+    const { id } = (await (await call("POST", "/v1/admin/reconciliations")).json()) as { id: string };
+    const report = (await waitRunFinished(`/v1/admin/reconciliations/${id}`)) as unknown as { caches_repaired: { product_id: string; after: { on_hand: number; version: number } }[] };
+    expect(report.caches_repaired.find((entry) => entry.product_id === product)).toMatchObject({ after: { on_hand: 3, version: 3 } });
+    expect((await getStock(product)).body).toMatchObject({ product_id: product, on_hand: 3, version: 3 });
+  });
+
   it("reports a row missing or altered in D1 with its product and seq range", async () => {
     const product = await productWithRows(1_500, "diverge");
     await exportToEnd();

@@ -434,3 +434,16 @@ describe("health and OpenAPI", () => {
     expect(paths["/healthz"]?.get).toBeDefined();
   });
 });
+
+describe("metadata nested too deep to measure", () => {
+  it("answers 400 invalid_request, not 500, for metadata nested thousands of levels deep", async () => {
+    const deep = `{"m":${"[".repeat(20_000)}${"]".repeat(20_000)}}`;
+    const response = await call("POST", `/v1/products/${freshProductId()}/transactions`, {
+      role: "writer",
+      headers: { "idempotency-key": freshKey(), "content-type": "application/json" },
+      rawBody: `{"type":"ADD","quantity":1,"reason":"r","metadata":${deep}}`,
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { code: string }).code).toBe("invalid_request");
+  });
+});

@@ -6,7 +6,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ProductLedger } from "../../src/durable/product-ledger";
-import { BASE, call, freshProductId, getStock } from "../helpers/http";
+import { BASE, call, freshProductId, getStock, postTransaction } from "../helpers/http";
 import { injectFailureAfterLedgerInsert, ledgerStub, rawState } from "../helpers/ledger-object";
 import { createReservation } from "../helpers/reservations";
 import { TEST_WEBHOOK_SECRETS } from "../helpers/tokens";
@@ -291,6 +291,25 @@ describe("webhook signatures", () => {
   });
 });
 
+describe("webhook keys and client keys", () => {
+  it("keeps a client's Idempotency-Key apart from webhook business keys: a client key named like a cancellation does not cancel a placement", async () => {
+    const product = freshProductId("wh-space");
+    const order = uid("order");
+    expect((await postTransaction(product, { type: "ADD", quantity: 5 }, { key: `order:${order}:l1:cancelled` })).status).toBe(201);
+    const placed = await answerOf(await send({ type: "order.placed", data: { order_id: order, lines: [{ line_id: "l1", product_id: product, quantity: 2 }] } }));
+    expect(placed.results[0]).toMatchObject({ status: "applied" });
+    expect((await getStock(product)).body.on_hand).toBe(3);
+  });
+
+  it("answers 422 idempotency_key_reused when an event re-sends a business id with different data, and logs it rejected", async () => {
+    const product = freshProductId("wh-conflict");
+    const reference = uid("po");
+    await answerOf(await send(received(product, 4, reference)));
+    await problemOf(await send(received(product, 9, reference)), 422, "idempotency_key_reused");
+    expect((await getStock(product)).body.on_hand).toBe(4);
+  });
+});
+
 describe("webhook event types", () => {
   it("stock.received ADDs the quantity at the location, keyed received:<reference>:<product>:<location>", async () => {
     const product = freshProductId("wh-recv");
@@ -300,7 +319,8 @@ describe("webhook event types", () => {
     const [row] = await transactionsOf(product);
     expect(row).toMatchObject({ type: "ADD", quantity: 7, delta: 7, location_id: "wh-2", reason: `received:${reference}`, created_by: "webhook:test-oms", idempotency_key: `received:${reference}:${product}:wh-2` });
     const state = await rawState(product);
-    expect(state.keys).toContain(`received:${reference}:${product}:wh-2`);
+    // Stored in the webhook key space, apart from clients' Idempotency-Keys.
+    expect(state.keys).toContain(`webhook:received:${reference}:${product}:wh-2`);
     expect(state.levels).toEqual([{ location_id: "wh-2", on_hand: 7, reserved: 0 }]);
 
     // The same reference at the default location is another receipt.
@@ -378,13 +398,13 @@ describe("webhook event types", () => {
     expect((await transactionsOf(b))[0]).toMatchObject({ type: "RETURN", quantity: 1, location_id: "store-9", reason: `return:${returnId}`, created_by: "webhook:test-oms" });
   });
 
-  it("reports a line the ledger refuses (a total past 2^53 - 1) as refused with its error code, writing nothing for it", async () => {
+  it("answers 422 for a line the ledger refuses (a total past 2^53 - 1), naming it refused in results, writing nothing for it", async () => {
     const product = freshProductId("wh-refused");
     await answerOf(await send({ type: "stock.counted", data: { product_id: product, on_hand: Number.MAX_SAFE_INTEGER, reference: uid("count") } }));
     const before = await rawState(product);
     const reference = uid("po");
-    const answer = await answerOf(await send(received(product, 1, reference)));
-    expect(answer.results).toEqual([{ product_id: product, key: `received:${reference}:${product}:default`, status: "refused", error: "limit_exceeded" }]);
+    const problem = (await problemOf(await send(received(product, 1, reference)), 422, "limit_exceeded")) as Problem & { results: unknown };
+    expect(problem.results).toEqual([{ product_id: product, key: `received:${reference}:${product}:default`, status: "refused", error: "limit_exceeded" }]);
     expect(await rawState(product)).toEqual(before);
     expect((await getStock(product)).body.on_hand).toBe(Number.MAX_SAFE_INTEGER);
   });

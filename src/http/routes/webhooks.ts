@@ -37,7 +37,7 @@ const receiveWebhook = createRoute({
   request: { params: z.object({ source_id: SourceId }) },
   responses: {
     200: { description: "Applied, duplicate, or ignored (unknown type)", content: { "application/json": { schema: WebhookAnswer } } },
-    ...problemResponses(400, 401, 404, 413, 500),
+    ...problemResponses(400, 401, 404, 413, 422, 500),
   },
 });
 
@@ -103,6 +103,14 @@ export const webhooks = createRouter()
     if (!outcome.ok) {
       await finishDelivery(db, source_id, webhook_id, "failed", outcome.results, now);
       throw new ProblemError("internal_error", "Part of this event could not be applied yet; retry the delivery (what did apply will not be applied twice).", { results: outcome.results });
+    }
+    const refused = outcome.results.find((result) => result.status === "refused");
+    if (refused !== undefined) {
+      // A line that conflicts with what its business id already recorded (or would pass a
+      // limit) cannot be fixed by a retry: answer 4xx so the provider stops, and log it.
+      await finishDelivery(db, source_id, webhook_id, "rejected", outcome.results, now);
+      const code = refused.error === "limit_exceeded" ? "limit_exceeded" : "idempotency_key_reused";
+      throw new ProblemError(code, `Line ${refused.key} was refused (${refused.error}); the other lines are in results.`, { results: outcome.results });
     }
     await finishDelivery(db, source_id, webhook_id, "applied", outcome.results, now);
     return c.json({ status: "applied" as const, results: outcome.results }, 200);
