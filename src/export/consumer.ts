@@ -10,7 +10,7 @@ import type { AuditDb } from "./d1-writer";
 import { exportProduct } from "./export-product";
 import type { RunMessage } from "./messages";
 import { reconcileProduct } from "./reconcile-product";
-import { addRowsExported, finishIfComplete, planPage, recordOutcome, startRun } from "./runs";
+import { addRowsExported, finishIfComplete, planPage, recordDone, recordOutcome, startRun, type DoneOutcome } from "./runs";
 
 type ProductsMessage = Extract<RunMessage, { kind: "products" }>;
 
@@ -35,7 +35,10 @@ async function handle(body: RunMessage, env: Env): Promise<void> {
   } else {
     // One row budget for the whole message, so it stays under D1's queries per invocation.
     const budget = { rows_left: EXPORT_ROWS_PER_MESSAGE_MAX };
-    const settled = await settleBounded(body.product_ids, PRODUCT_FANOUT_MAX, (product_id) => runProduct(env, db, body, product_id, budget));
+    const done: DoneOutcome[] = [];
+    const settled = await settleBounded(body.product_ids, PRODUCT_FANOUT_MAX, (product_id) => runProduct(env, db, body, product_id, budget, done));
+    // Recorded even when another product threw: their exported rows must be counted once.
+    await recordDone(db, body.run_id, done);
     const failed = settled.find((result) => result.status === "rejected");
     if (failed) throw failed.reason;
     finished = await finishIfComplete(db, body.run_id, now());
@@ -44,7 +47,7 @@ async function handle(body: RunMessage, env: Env): Promise<void> {
   if (finished && body.run_kind === "export") await startRun(db, env.EXPORT_QUEUE, "reconciliation", "export", now());
 }
 
-async function runProduct(env: Env, db: AuditDb, body: ProductsMessage, product_id: string, budget: { rows_left: number }): Promise<void> {
+async function runProduct(env: Env, db: AuditDb, body: ProductsMessage, product_id: string, budget: { rows_left: number }, done: DoneOutcome[]): Promise<void> {
   const ledger = env.PRODUCT_LEDGER.getByName(product_id);
   const progress = { rows_exported: 0 };
   try {
@@ -55,11 +58,12 @@ async function runProduct(env: Env, db: AuditDb, body: ProductsMessage, product_
         await env.EXPORT_QUEUE.send({ ...body, product_ids: [product_id] });
         return;
       }
-      await recordOutcome(db, body.run_id, product_id, { status: "done", rows_exported: progress.rows_exported });
+      done.push({ product_id, status: "done", rows_exported: progress.rows_exported });
     } else {
       const report = await ledger.reconcile(product_id);
       const found = await reconcileProduct(db, report, product_id);
-      await recordOutcome(db, body.run_id, product_id, {
+      done.push({
+        product_id,
         status: "done",
         ...(found.repaired ? { cache_before: found.repaired.before, cache_after: found.repaired.after } : {}),
         ...(found.divergence ? { divergence: found.divergence } : {}),

@@ -67,6 +67,19 @@ export type ProductOutcome =
   | { status: "failed"; error: string; attempts: number }
   | { status: "retry"; error: string; attempts: number };
 
+export type DoneOutcome = Extract<ProductOutcome, { status: "done" }> & { product_id: string };
+
+/** Records the finished products of one message in one D1 batch, with fixed SQL. */
+export async function recordDone(db: AuditDb, run_id: string, outcomes: readonly DoneOutcome[]): Promise<void> {
+  if (outcomes.length === 0) return;
+  const d1 = db.$client;
+  const update = d1.prepare(
+    "UPDATE run_products SET status = 'done', rows_exported = rows_exported + ?, cache_before = ?, cache_after = ?, divergence = ?, error = NULL WHERE run_id = ? AND product_id = ?",
+  );
+  const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
+  await d1.batch(outcomes.map((o) => update.bind(o.rows_exported ?? 0, json(o.cache_before), json(o.cache_after), json(o.divergence), run_id, o.product_id)));
+}
+
 export async function recordOutcome(db: AuditDb, run_id: string, product_id: string, outcome: ProductOutcome): Promise<void> {
   const where = and(eq(runProducts.runId, run_id), eq(runProducts.productId, product_id));
   if (outcome.status === "done") {
