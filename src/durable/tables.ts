@@ -66,7 +66,7 @@ export const productStock = sqliteTable(
 export const idempotencyKeys = sqliteTable("idempotency_keys", {
   key: text("key").primaryKey(),
   fingerprint: text("fingerprint").notNull(),
-  /** JSON text of the 201 body, returned verbatim on every replay. */
+  /** JSON of the stock the first success answered with; a replay reads its rows back from the ledger. */
   response: text("response").notNull(),
   firstSeq: integer("first_seq").notNull(),
   lastSeq: integer("last_seq").notNull(),

@@ -6,6 +6,7 @@ const health = createRoute({
   method: "get",
   path: "/healthz",
   summary: "Liveness",
+  security: [],
   responses: { 200: { description: "Up", content: { "application/json": { schema: z.object({ ok: z.literal(true) }) } } } },
 });
 
