@@ -5,42 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { TestRole } from "../helpers/tokens";
 import { call, freshKey, freshProductId, getStock, postTransaction } from "../helpers/http";
 import { rawState, sumsFromRows } from "../helpers/ledger-object";
-
-interface Transaction {
-  id: string;
-  product_id: string;
-  seq: number;
-  type: string;
-  quantity: number;
-  delta: number;
-  location_id: string;
-  reason: string;
-  created_by: string;
-  actor: string | null;
-  metadata: Record<string, unknown> | null;
-  reservation_id: string | null;
-  idempotency_key: string;
-  created_at: string;
-}
-
-interface Stock {
-  product_id: string;
-  on_hand: number;
-  reserved: number;
-  available: number;
-  version: number;
-  oversold: boolean;
-  updated_at: string | null;
-}
-
-interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-  [extension: string]: unknown;
-}
+import { expectProblem, RFC3339_MS, UUID, type Problem, type Stock, type Transaction } from "../helpers/wire";
 
 interface ItemResult {
   index: number;
@@ -63,8 +28,6 @@ interface BatchItem {
   [field: string]: unknown;
 }
 
-const RFC3339_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function postBatch(items: BatchItem[], options: { key?: string | null; role?: TestRole } = {}): Promise<Response> {
   const key = options.key === undefined ? freshKey() : options.key;
@@ -85,15 +48,6 @@ async function batch(items: BatchItem[], options: { key?: string; role?: TestRol
   expect(results).toHaveLength(items.length);
   results.forEach((result, position) => expect(result.index).toBe(position));
   return results;
-}
-
-async function expectProblem(response: Response, status: number, code: string): Promise<Problem> {
-  const text = await response.text();
-  expect(response.status, text).toBe(status);
-  expect(response.headers.get("content-type") ?? "").toMatch(/^application\/problem\+json\b/);
-  const problem = JSON.parse(text) as Problem;
-  expect(problem).toMatchObject({ status, code, type: expect.any(String), title: expect.any(String), detail: expect.any(String) });
-  return problem;
 }
 
 /** An item's error is a full problem object whose status is the item's status. */

@@ -7,38 +7,11 @@ import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { BASE, call, freshKey, freshProductId, postTransaction } from "../helpers/http";
 import { TEST_TOKENS } from "../helpers/tokens";
-
-interface FieldError {
-  path: string;
-  message: string;
-}
-
-interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-  errors?: FieldError[];
-  [extension: string]: unknown;
-}
+import { expectProblem, type Problem } from "../helpers/wire";
 
 const PROBLEM_JSON = /^application\/problem\+json\b/;
 
 /** Asserts the RFC 9457 shape, the status and the code; returns the parsed problem. */
-async function expectProblem(response: Response, status: number, code: string): Promise<Problem> {
-  expect(response.status).toBe(status);
-  expect(response.headers.get("content-type") ?? "").toMatch(PROBLEM_JSON);
-  const problem = (await response.json()) as Problem;
-  expect(problem).toMatchObject({ status, code });
-  expect(typeof problem.type).toBe("string");
-  expect(problem.type.length).toBeGreaterThan(0);
-  expect(typeof problem.title).toBe("string");
-  expect(problem.title.length).toBeGreaterThan(0);
-  expect(typeof problem.detail).toBe("string");
-  return problem;
-}
-
 /** The paths listed in an invalid_request problem's `errors`, after checking each entry's shape. */
 function errorPaths(problem: Problem): string[] {
   expect(Array.isArray(problem.errors)).toBe(true);

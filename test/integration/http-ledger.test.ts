@@ -3,35 +3,7 @@
 // Storage is shared by the tests of this file, so every test uses its own product id.
 import { describe, expect, it } from "vitest";
 import { call, freshKey, freshProductId, getStock, postTransaction, type TransactionInput } from "../helpers/http";
-
-interface Transaction {
-  id: string;
-  product_id: string;
-  seq: number;
-  type: string;
-  quantity: number;
-  delta: number;
-  location_id: string;
-  reason: string;
-  created_by: string;
-  actor: string | null;
-  metadata: Record<string, unknown> | null;
-  reservation_id: string | null;
-  idempotency_key: string;
-  created_at: string;
-  prev_hash: string;
-  hash: string;
-}
-
-interface Stock {
-  product_id: string;
-  on_hand: number;
-  reserved: number;
-  available: number;
-  version: number;
-  oversold: boolean;
-  updated_at: string | null;
-}
+import { expectProblem, RFC3339_MS, UUID, type Problem, type Stock, type Transaction } from "../helpers/wire";
 
 interface LocationStock {
   location_id: string;
@@ -50,22 +22,11 @@ interface WriteBody {
   stock: Stock;
 }
 
-interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-  [extension: string]: unknown;
-}
-
 interface Page {
   data: Transaction[];
   next_after: number | null;
 }
 
-const RFC3339_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -76,14 +37,6 @@ async function write(product_id: string, input: TransactionInput, key = freshKey
   const text = await response.text();
   expect(response.status, text).toBe(201);
   return JSON.parse(text) as WriteBody;
-}
-
-async function expectProblem(response: Response, status: number, code: string): Promise<Problem> {
-  expect(response.status).toBe(status);
-  expect(response.headers.get("content-type") ?? "").toMatch(/^application\/problem\+json\b/);
-  const problem = (await response.json()) as Problem;
-  expect(problem).toMatchObject({ status, code, type: expect.any(String), title: expect.any(String), detail: expect.any(String) });
-  return problem;
 }
 
 async function stockOf(product_id: string, query = ""): Promise<StockWithLocations> {

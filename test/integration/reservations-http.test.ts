@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import type { TestRole } from "../helpers/tokens";
 import { call, freshKey, freshProductId, getStock, postTransaction } from "../helpers/http";
+import { expectProblem, RFC3339_MS, type Problem, type Transaction } from "../helpers/wire";
 import { rawState, sumsFromRows } from "../helpers/ledger-object";
 
 interface ReservationLine {
@@ -22,29 +23,6 @@ interface Reservation {
   lines: ReservationLine[];
 }
 
-interface Transaction {
-  id: string;
-  product_id: string;
-  seq: number;
-  type: string;
-  quantity: number;
-  delta: number;
-  location_id: string;
-  reason: string;
-  created_by: string;
-  reservation_id: string | null;
-  idempotency_key: string;
-}
-
-interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-  [extension: string]: unknown;
-}
-
 interface ShortLine {
   product_id: string;
   location_id: string;
@@ -60,7 +38,6 @@ interface ReservationRequest {
   [field: string]: unknown;
 }
 
-const RFC3339_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -101,15 +78,6 @@ async function expectStatus<T>(response: Response, status: number): Promise<T> {
   const text = await response.text();
   expect(response.status, text).toBe(status);
   return JSON.parse(text) as T;
-}
-
-async function expectProblem(response: Response, status: number, code: string): Promise<Problem> {
-  const text = await response.text();
-  expect(response.status, text).toBe(status);
-  expect(response.headers.get("content-type") ?? "").toMatch(/^application\/problem\+json\b/);
-  const problem = JSON.parse(text) as Problem;
-  expect(problem).toMatchObject({ status, code, type: expect.any(String), title: expect.any(String), detail: expect.any(String) });
-  return problem;
 }
 
 /** Puts stock on a product with an ADD and expects 201. */

@@ -11,6 +11,7 @@ import { injectFailureAfterLedgerInsert, ledgerStub, rawState } from "../helpers
 import { createReservation } from "../helpers/reservations";
 import { TEST_WEBHOOK_SECRETS } from "../helpers/tokens";
 import { sendWebhook, sign, type SendOptions } from "../helpers/webhooks";
+import { expectProblem as problemOf, RFC3339_MS, type Problem, type Transaction } from "../helpers/wire";
 
 interface LineResult {
   product_id: string;
@@ -23,27 +24,6 @@ interface LineResult {
 interface Answer {
   status: "applied" | "duplicate" | "ignored";
   results: LineResult[];
-}
-
-interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-  errors?: { path: string; message: string }[];
-  [extension: string]: unknown;
-}
-
-interface Transaction {
-  seq: number;
-  type: string;
-  quantity: number;
-  delta: number;
-  location_id: string;
-  reason: string;
-  created_by: string;
-  idempotency_key: string;
 }
 
 interface Delivery {
@@ -64,7 +44,6 @@ interface DeliveryPage {
 }
 
 const PRIMARY = TEST_WEBHOOK_SECRETS.primary;
-const RFC3339_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 function uid(prefix: string): string {
   return `${prefix}-${crypto.randomUUID()}`;
@@ -89,15 +68,6 @@ function sendRaw(source: string, body: string, headers: Record<string, string | 
 async function answerOf(response: Response): Promise<Answer> {
   expect(response.status).toBe(200);
   return (await response.json()) as Answer;
-}
-
-async function problemOf(response: Response, status: number, code: string): Promise<Problem> {
-  expect(response.status).toBe(status);
-  expect(response.headers.get("content-type") ?? "").toContain("application/problem+json");
-  const problem = (await response.json()) as Problem;
-  expect(problem.code).toBe(code);
-  expect(problem.status).toBe(status);
-  return problem;
 }
 
 async function transactionsOf(product_id: string): Promise<Transaction[]> {
