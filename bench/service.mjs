@@ -25,12 +25,11 @@ export function bundleWorker() {
   return outdir;
 }
 
-/** Miniflare running the bundled worker; returns { url, mf, persist, dispose }. */
+/** Miniflare running the bundled worker; returns { url, mf, dispose }. */
 export async function startService(outdir, { port = 0 } = {}) {
-  const persist = mkdtempSync(path.join(tmpdir(), "ledger-bench-"));
   const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(root, "wrangler.toml"));
   const apiKeys = JSON.stringify([{ principal: "bench", role: "admin", token_sha256: createHash("sha256").update(BENCH_TOKEN).digest("hex") }]);
-  const mf = new Miniflare({
+  const service = await launch({
     ...workerOptions,
     name: "inventory-ledger",
     modules: true,
@@ -39,12 +38,17 @@ export async function startService(outdir, { port = 0 } = {}) {
     modulesRules: [{ type: "Text", include: ["**/*.sql"], fallthrough: true }],
     bindings: { API_KEYS: apiKeys, WEBHOOK_SOURCES: JSON.stringify([{ id: "bench-oms", secrets: [BENCH_WEBHOOK_SECRET] }]) },
     queueConsumers: { "ledger-export": { maxBatchSize: 1, maxBatchTimeout: 0.05 } },
-    defaultPersistRoot: persist,
-    host: "127.0.0.1",
     port,
   });
+  await migrateD1(await service.mf.getD1Database("AUDIT_DB"));
+  return service;
+}
+
+/** A Miniflare on loopback with its state in a fresh temporary folder, removed on dispose. */
+async function launch(options) {
+  const persist = mkdtempSync(path.join(tmpdir(), `ledger-bench-${options.name}-`));
+  const mf = new Miniflare({ ...options, defaultPersistRoot: persist, host: "127.0.0.1" });
   const url = (await mf.ready).toString().replace(/\/$/, "");
-  await migrateD1(await mf.getD1Database("AUDIT_DB"));
   return {
     url,
     mf,
@@ -65,26 +69,14 @@ async function migrateD1(db) {
 
 /** The baseline worker (bench/baseline/worker.js) under the same runtime and persistence. */
 export async function startBaseline({ port = 0 } = {}) {
-  const persist = mkdtempSync(path.join(tmpdir(), "ledger-bench-bare-"));
   const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(root, "wrangler.toml"));
-  const mf = new Miniflare({
+  return launch({
     name: "bare",
     modules: true,
     scriptPath: path.join(root, "bench", "baseline", "worker.js"),
     compatibilityDate: workerOptions.compatibilityDate,
     compatibilityFlags: workerOptions.compatibilityFlags,
     durableObjects: { BARE: { className: "BareLedger", useSQLite: true } },
-    defaultPersistRoot: persist,
-    host: "127.0.0.1",
     port,
   });
-  const url = (await mf.ready).toString().replace(/\/$/, "");
-  return {
-    url,
-    mf,
-    async dispose() {
-      await mf.dispose();
-      rmSync(persist, { recursive: true, force: true });
-    },
-  };
 }
