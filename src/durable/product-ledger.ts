@@ -278,7 +278,7 @@ export class ProductLedger extends DurableObject<Env> {
       const state = writePath.loadState(this.db, this.ctx.storage, step.product_id, plan.requests);
       const short = shortages(step.lines, state.levels);
       if (short.length > 0) return { ok: false, code: "insufficient_stock", shortages: short, stock: this.currentStock(step.product_id) };
-      const decision = this.append(reservationCommand(step, plan.requests, false));
+      const decision = this.append(reservationCommand(step, plan.requests, false), state);
       if (!decision.ok) return { ok: false, code: "refused", failure: decision.failure };
       const holds = step.lines.map((line) => ({ ...line, reservation_id: step.reservation_id, status: "held" as const, attempt: step.attempt, expires_at: step.expires_at }));
       store.saveHolds(this.db, holds, decision.next.version);
@@ -354,8 +354,11 @@ export class ProductLedger extends DurableObject<Env> {
    * Decides a command against the current state and, when accepted, appends its rows and
    * writes the read model. Must run inside atomically().
    */
-  private append(command: WriteCommand): Appended | { ok: false; failure: LedgerFailure } {
-    const state = writePath.loadState(this.db, this.ctx.storage, command.product_id, command.requests);
+  private append(
+    command: WriteCommand,
+    // A caller that already loaded the state in this transaction passes it, instead of reading twice.
+    state = writePath.loadState(this.db, this.ctx.storage, command.product_id, command.requests),
+  ): Appended | { ok: false; failure: LedgerFailure } {
     // A product's object only ever holds that product: a mismatch is a routing bug.
     assertInvariant(state.stored_product_id === null || state.stored_product_id === command.product_id, `object of ${state.stored_product_id} received a write for ${command.product_id}`);
     const now = new Date().toISOString();
