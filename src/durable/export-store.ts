@@ -67,12 +67,12 @@ export function chunkSums(db: LedgerDb, through_seq: number, chunk_rows: number)
 }
 
 /** Replaces the cached read model with levels recomputed from the ledger (creating it if it is gone). */
-export function rebuildReadModel(db: LedgerDb, product_id: string, levels: readonly LocationLevel[], version: number, updated_at: string): void {
+export function rebuildReadModel(db: LedgerDb, product_id: string, levels: readonly LocationLevel[], version: number, updated_at: string, head_hash: string): void {
   db.delete(locationStock).run();
   for (const level of levels) {
     db.insert(locationStock).values({ locationId: level.location_id, onHand: level.on_hand, reserved: level.reserved, lastSeq: version }).run();
   }
   const totals = totalsFromLevels(product_id, levels, version, updated_at);
-  const values = { productId: product_id, onHand: totals.on_hand, reserved: totals.reserved, oversoldLocations: totals.oversold_locations, locationCount: levels.length, version, updatedAt: updated_at };
+  const values = { productId: product_id, onHand: totals.on_hand, reserved: totals.reserved, oversoldLocations: totals.oversold_locations, locationCount: levels.length, version, updatedAt: updated_at, headHash: head_hash };
   db.insert(productStock).values({ singleton: 1, ...values }).onConflictDoUpdate({ target: productStock.singleton, set: values }).run();
 }

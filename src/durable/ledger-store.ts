@@ -29,6 +29,11 @@ export function readTotals(db: LedgerDb, product_id: string): ProductTotals {
   };
 }
 
+/** The chain head the read model remembers (null before the first write after migration 0004). */
+export function readHeadHash(db: LedgerDb): string | null {
+  return db.select({ head_hash: productStock.headHash }).from(productStock).get()?.head_hash ?? null;
+}
+
 export function readLevels(db: LedgerDb, location_ids?: readonly string[]): LocationLevel[] {
   const query = db.select({ location_id: locationStock.locationId, on_hand: locationStock.onHand, reserved: locationStock.reserved }).from(locationStock);
   if (location_ids === undefined) return query.all();

@@ -169,16 +169,20 @@ export class ProductLedger extends DurableObject<Env> {
       const last_seq = store.lastSeq(this.db);
       const { levels: truth, updated_at: last_created_at } = store.levelsFromLedger(this.db, last_seq);
       const cacheTotals = totalsFromLevels(product_id, cached, totals.version, totals.updated_at);
+      const head_hash = store.hashAt(this.db, last_seq);
+      const cached_head = store.readHeadHash(this.db);
       const consistent =
         sameLevels(cached, truth) &&
         totals.version === last_seq &&
+        // A wrong remembered head would link the next row onto the wrong hash.
+        (cached_head === null || cached_head === head_hash) &&
         totals.on_hand === cacheTotals.on_hand &&
         totals.reserved === cacheTotals.reserved &&
         totals.oversold_locations === cacheTotals.oversold_locations;
       let repaired: ReconcileReport["repaired"] = null;
       if (!consistent) {
         const before = { ...toStock(totals), locations: withLocations(totals, cached).locations };
-        exportStore.rebuildReadModel(this.db, product_id, truth, last_seq, last_created_at ?? totals.updated_at ?? "");
+        exportStore.rebuildReadModel(this.db, product_id, truth, last_seq, last_created_at ?? totals.updated_at ?? "", head_hash);
         repaired = { before, after: this.stock(product_id) };
         console.error(JSON.stringify({ level: "warn", message: "cache disagreed with the ledger and was rebuilt", product_id }));
       }
@@ -341,7 +345,9 @@ export class ProductLedger extends DurableObject<Env> {
   /** Everything in `work` commits together, or, when it throws, not at all. No await inside. */
   private atomically<T>(work: () => T): T {
     this.registrationDue = false;
-    const result = this.db.transaction(() => work());
+    // The storage's own transaction, not drizzle's wrapper (which builds a transaction object per
+    // call); drizzle queries inside still run on this same storage, in this transaction.
+    const result = this.ctx.storage.transactionSync(work);
     if (this.registrationDue) {
       // Scheduled in the same synchronous block as the first row, so both are stored together.
       this.registrationDue = false;
@@ -372,10 +378,10 @@ export class ProductLedger extends DurableObject<Env> {
     }
     decision.levels.forEach(assertLevel);
     // Linked to the chain inside the same synchronous transaction as the insert.
-    const rows = chainRows(writePath.headHash(this.ctx.storage), decision.rows);
+    const rows = chainRows(state.head_hash, decision.rows);
     writePath.insertRows(this.ctx.storage, rows);
     this.faults.afterLedgerInsert?.();
-    writePath.saveReadModel(this.ctx.storage, decision);
+    writePath.saveReadModel(this.ctx.storage, decision, rows[rows.length - 1]!.hash);
     return { ...decision, rows };
   }
 

@@ -58,6 +58,11 @@ export const productStock = sqliteTable(
     oversoldLocations: integer("oversold_locations").notNull(),
     locationCount: integer("location_count").notNull(),
     updatedAt: text("updated_at").notNull(),
+    /**
+     * The last ledger row's hash, so a write links onto the chain without reading the ledger.
+     * Null until the first write after migration 0004; then the ledger's last row is read instead.
+     */
+    headHash: text("head_hash"),
   },
   (table) => [check("product_stock_single_row", sql`${table.singleton} = 1`)],
 );

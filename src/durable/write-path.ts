@@ -27,11 +27,13 @@ export function findKey(storage: Storage, key: string): StoredKey | undefined {
   return row && { fingerprint: row.fingerprint, stock: row.response, first_seq: row.first_seq, last_seq: row.last_seq };
 }
 
+export type LoadedState = ProductState & { stored_product_id: string | null; head_hash: string };
+
 /** The state decide() needs: totals, the touched locations' levels, and the stored product id. */
-export function loadState(db: LedgerDb, storage: Storage, product_id: string, requests: readonly TransactionRequest[]): ProductState & { stored_product_id: string | null } {
+export function loadState(db: LedgerDb, storage: Storage, product_id: string, requests: readonly TransactionRequest[]): LoadedState {
   const totals = storage.sql
-    .exec<{ product_id: string; on_hand: number; reserved: number; version: number; oversold_locations: number; location_count: number; updated_at: string }>(
-      "SELECT product_id, on_hand, reserved, version, oversold_locations, location_count, updated_at FROM product_stock WHERE singleton = 1",
+    .exec<{ product_id: string; on_hand: number; reserved: number; version: number; oversold_locations: number; location_count: number; updated_at: string; head_hash: string | null }>(
+      "SELECT product_id, on_hand, reserved, version, oversold_locations, location_count, updated_at, head_hash FROM product_stock WHERE singleton = 1",
     )
     .toArray()[0];
   const location_ids = [...new Set(requests.map((request) => request.location_id))];
@@ -45,6 +47,9 @@ export function loadState(db: LedgerDb, storage: Storage, product_id: string, re
   return {
     product_id,
     stored_product_id: totals?.product_id ?? null,
+    // Kept in the read model so a write need not read the ledger's last row; rows written before
+    // migration 0004 left it null, and then the ledger is asked once.
+    head_hash: totals === undefined ? GENESIS_HASH : (totals.head_hash ?? headHash(storage)),
     version: totals?.version ?? 0,
     on_hand: totals?.on_hand ?? 0,
     reserved: totals?.reserved ?? 0,
@@ -70,8 +75,8 @@ export function insertRows(storage: Storage, rows: readonly Transaction[]): void
   }
 }
 
-/** Writes the new cached levels and totals that decide() computed. */
-export function saveReadModel(storage: Storage, accepted: Accepted): void {
+/** Writes the new cached levels and totals that decide() computed, and the chain's new head. */
+export function saveReadModel(storage: Storage, accepted: Accepted, head_hash: string): void {
   const { next, levels } = accepted;
   for (const level of levels) {
     storage.sql.exec(
@@ -80,8 +85,8 @@ export function saveReadModel(storage: Storage, accepted: Accepted): void {
     );
   }
   storage.sql.exec(
-    "INSERT INTO product_stock (singleton, product_id, on_hand, reserved, version, oversold_locations, location_count, updated_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (singleton) DO UPDATE SET product_id = excluded.product_id, on_hand = excluded.on_hand, reserved = excluded.reserved, version = excluded.version, oversold_locations = excluded.oversold_locations, location_count = excluded.location_count, updated_at = excluded.updated_at",
-    next.product_id, next.on_hand, next.reserved, next.version, next.oversold_locations, next.location_count, next.last_created_at ?? "",
+    "INSERT INTO product_stock (singleton, product_id, on_hand, reserved, version, oversold_locations, location_count, updated_at, head_hash) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (singleton) DO UPDATE SET product_id = excluded.product_id, on_hand = excluded.on_hand, reserved = excluded.reserved, version = excluded.version, oversold_locations = excluded.oversold_locations, location_count = excluded.location_count, updated_at = excluded.updated_at, head_hash = excluded.head_hash",
+    next.product_id, next.on_hand, next.reserved, next.version, next.oversold_locations, next.location_count, next.last_created_at ?? "", head_hash,
   );
 }
 

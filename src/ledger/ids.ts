@@ -1,6 +1,8 @@
 // Time-ordered ids (UUIDv7, RFC 9562). Ordered ids keep SQLite's indexes appending at the end
 // instead of splitting pages at random: measured 3-4x cheaper than random UUIDs here.
 
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
+
 /** Formats a UUIDv7 from a Unix time in milliseconds and 10 random bytes. Pure. */
 export function formatUuidV7(unix_ms: number, random: Uint8Array): string {
   if (random.length < 10) throw new Error("formatUuidV7 needs 10 random bytes");
@@ -13,6 +15,7 @@ export function formatUuidV7(unix_ms: number, random: Uint8Array): string {
   bytes.set(random.subarray(0, 10), 6);
   bytes[6] = 0x70 | (bytes[6]! & 0x0f); // version 7
   bytes[8] = 0x80 | (bytes[8]! & 0x3f); // variant 10
-  const hex = [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  let hex = "";
+  for (const byte of bytes) hex += HEX[byte];
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

@@ -1,0 +1,1 @@
+ALTER TABLE `product_stock` ADD `head_hash` text;
