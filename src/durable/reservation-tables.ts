@@ -1,14 +1,15 @@
-// The Reservation Durable Object's SQLite schema: one reservation per object.
-// drizzle-kit generates migrations/reservation from this file; docs/storage-schema.md explains it.
+// The Reservation Durable Object's SQLite schema. Reservations are spread over a fixed number of
+// objects by a hash of their id (src/ledger/reservations.ts, reservationShard), so each object
+// holds many, one row each. drizzle-kit generates migrations/reservation from this file;
+// docs/storage-schema.md explains it.
 
 import { sql } from "drizzle-orm";
-import { check, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
-export const reservation = sqliteTable(
-  "reservation",
+export const reservations = sqliteTable(
+  "reservations",
   {
-    singleton: integer("singleton").primaryKey(),
-    id: text("id").notNull(),
+    id: text("id").primaryKey(),
     /** Lifecycle phase (src/ledger/reservations.ts); clients see only the decided status. */
     phase: text("phase", {
       enum: ["pending", "aborting", "failed", "held", "committing", "committed", "releasing", "released", "expiring", "expired"],
@@ -28,8 +29,13 @@ export const reservation = sqliteTable(
     closedBy: text("closed_by"),
     closedKey: text("closed_key"),
     updatedAt: text("updated_at").notNull(),
+    /**
+     * When this reservation next needs work (expiry, a retry, a crashed creation), in Unix ms;
+     * null when it is finished. The object's one alarm is set to the smallest of these.
+     */
+    alarmAt: integer("alarm_at"),
   },
-  (table) => [check("reservation_single_row", sql`${table.singleton} = 1`)],
+  (table) => [index("reservations_alarm_at").on(table.alarmAt).where(sql`${table.alarmAt} IS NOT NULL`)],
 );
 
-export const reservationSchema = { reservation };
+export const reservationSchema = { reservations };

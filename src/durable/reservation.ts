@@ -1,15 +1,18 @@
-// Reservation: one Durable Object per reservation id. It is the durable record of a checkout's
-// holds and the single place that decides its outcome: create, commit, release and expiry run
-// one at a time here, so two of them racing end in exactly one outcome.
+// Reservation: the Durable Object that holds a share of all reservations (RESERVATION_SHARDS of
+// them, chosen by a hash of the id: reservationShard). It is the durable record of a checkout's
+// holds and the single place that decides its outcome: create, commit, release and expiry of one
+// reservation run one at a time here, so two of them racing end in exactly one outcome.
+// Different reservations in the same object proceed independently.
 //
-// Each phase is saved BEFORE the product objects are called, and the alarm is set to finish
-// whatever a crash leaves unfinished (see src/ledger/reservations.ts for the state diagram).
+// Each phase is saved BEFORE the product objects are called, and the object's alarm (set to the
+// earliest time any of its reservations needs work) finishes whatever a crash leaves unfinished
+// (see src/ledger/reservations.ts for the state diagram).
 
 import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../migrations/reservation/migrations.js";
-import { PRODUCT_FANOUT_MAX } from "../ledger/constants";
+import { PRODUCT_FANOUT_MAX, RESERVATION_ALARM_BATCH_MAX } from "../ledger/constants";
 import type { Shortage } from "../ledger/holds";
 import {
   isExpired,
@@ -22,7 +25,7 @@ import {
 } from "../ledger/reservations";
 import { settleBounded } from "../lib/map-bounded";
 import type { StepResult } from "./product-ledger";
-import { loadReservation, saveReservation, type ReservationDb, type StoredReservation } from "./reservation-store";
+import { dueReservationIds, earliestAlarmAt, loadReservation, saveReservation, type ReservationDb, type StoredReservation } from "./reservation-store";
 import { reservationSchema } from "./reservation-tables";
 
 export const EXPIRY_PRINCIPAL = "system:expiry";
@@ -66,8 +69,11 @@ class UnfinishedStep extends Error {
 
 export class Reservation extends DurableObject<Env> {
   private readonly db: ReservationDb;
-  /** Serializes operations across awaits; the durable phase, not this chain, is the truth. */
-  private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * Serializes the operations of each reservation across awaits (the durable phase, not these
+   * chains, is the truth). An entry is removed once its chain has nothing left to run.
+   */
+  private readonly queues = new Map<string, Promise<unknown>>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -78,8 +84,8 @@ export class Reservation extends DurableObject<Env> {
   }
 
   create(input: CreateReservation): Promise<CreateResult> {
-    return this.serialized(async () => {
-      let record = loadReservation(this.db);
+    return this.serialized(input.id, async () => {
+      let record = loadReservation(this.db, input.id);
       if (record && (record.phase === "pending" || record.phase === "aborting")) {
         // An earlier attempt crashed halfway: undo it before anything else.
         record = await this.finish(await this.abortPending(record));
@@ -93,35 +99,47 @@ export class Reservation extends DurableObject<Env> {
     });
   }
 
-  read(): Promise<ReservationView | null> {
-    return this.serialized(async () => {
-      const record = loadReservation(this.db);
+  read(id: string): Promise<ReservationView | null> {
+    return this.serialized(id, async () => {
+      const record = loadReservation(this.db, id);
       return record && publicStatus(record.phase) !== null ? view(record) : null;
     });
   }
 
-  commit(principal: string, idempotency_key: string): Promise<CloseResult> {
-    return this.close("committing", principal, idempotency_key);
+  commit(id: string, principal: string, idempotency_key: string): Promise<CloseResult> {
+    return this.close(id, "committing", principal, idempotency_key);
   }
 
-  release(principal: string, idempotency_key: string): Promise<CloseResult> {
-    return this.close("releasing", principal, idempotency_key);
+  release(id: string, principal: string, idempotency_key: string): Promise<CloseResult> {
+    return this.close(id, "releasing", principal, idempotency_key);
   }
 
-  /** Expiry at expires_at, and the finisher of every step a crash or an outage left open. */
+  /**
+   * Expiry at expires_at, and the finisher of every step a crash or an outage left open, for
+   * each reservation here whose time has come (a bounded batch; the rest right after).
+   */
   override async alarm(): Promise<void> {
-    await this.serialized(async () => {
-      let record = loadReservation(this.db);
-      if (!record) return;
-      if (record.phase === "held" && isExpired(record, this.now())) record = this.transition(record, "expiring", EXPIRY_PRINCIPAL, `expiry:${record.id}`);
-      record = await this.abortPending(record);
-      try {
-        await this.finish(record);
-      } catch (error) {
-        // Never let the platform's bounded alarm retries give up: our own backoff keeps trying.
-        if (!(error instanceof UnfinishedStep)) throw error;
-      }
-    });
+    const due = dueReservationIds(this.db, Date.now(), RESERVATION_ALARM_BATCH_MAX);
+    const results = await settleBounded(due, PRODUCT_FANOUT_MAX, (id) => this.serialized(id, () => this.wake(id)));
+    await this.scheduleAlarm();
+    // Anything but a product being unreachable (which our own backoff retries) is a bug: let the
+    // platform retry the alarm, and see it in the logs.
+    const failed = results.find((result) => result.status === "rejected");
+    if (failed?.status === "rejected") throw failed.reason;
+  }
+
+  /** One reservation's due work: expire it, undo a crashed creation, or retry an unfinished step. */
+  private async wake(id: string): Promise<void> {
+    let record = loadReservation(this.db, id);
+    if (!record) return;
+    if (record.phase === "held" && isExpired(record, this.now())) record = this.transition(record, "expiring", EXPIRY_PRINCIPAL, `expiry:${record.id}`);
+    record = await this.abortPending(record);
+    try {
+      await this.finish(record);
+    } catch (error) {
+      // Never let the platform's bounded alarm retries give up: our own backoff keeps trying.
+      if (!(error instanceof UnfinishedStep)) throw error;
+    }
   }
 
   private async attemptCreate(input: CreateReservation, attempt: number): Promise<CreateResult> {
@@ -185,9 +203,9 @@ export class Reservation extends DurableObject<Env> {
     throw new Error(`reservation ${record.id}: ${results.filter((result) => result.status === "rejected").length} product object(s) failed while holding`);
   }
 
-  private close(target: "committing" | "releasing", principal: string, idempotency_key: string): Promise<CloseResult> {
-    return this.serialized(async (): Promise<CloseResult> => {
-      let record = loadReservation(this.db);
+  private close(id: string, target: "committing" | "releasing", principal: string, idempotency_key: string): Promise<CloseResult> {
+    return this.serialized(id, async (): Promise<CloseResult> => {
+      let record = loadReservation(this.db, id);
       const status = record ? publicStatus(record.phase) : null;
       if (!record || status === null) return { ok: false, code: "not_found" };
 
@@ -218,7 +236,8 @@ export class Reservation extends DurableObject<Env> {
   private async finish(record: StoredReservation): Promise<StoredReservation> {
     const done = FINAL_PHASE[record.phase];
     if (done === undefined) {
-      await this.syncAlarm(record);
+      // Nothing to finish (held, or already final): its saved alarm time stands.
+      await this.scheduleAlarm();
       return record;
     }
     const groups = [...linesByProduct(record.lines)];
@@ -260,20 +279,27 @@ export class Reservation extends DurableObject<Env> {
     return { ...record, phase, closed_by, closed_key, retries: 0 };
   }
 
+  /** Saves the record with the time it next needs work, and moves the object's alarm to match. */
   private async save(record: StoredReservation): Promise<void> {
-    saveReservation(this.db, record, this.now());
-    await this.syncAlarm(record);
+    saveReservation(this.db, record, this.now(), nextAlarmAt(record, Date.now()));
+    await this.scheduleAlarm();
   }
 
-  private async syncAlarm(record: StoredReservation): Promise<void> {
-    const at = nextAlarmAt(record, Date.now());
+  /** The object's one alarm: the earliest time any of its reservations needs work. */
+  private async scheduleAlarm(): Promise<void> {
+    const at = earliestAlarmAt(this.db);
     if (at === null) await this.ctx.storage.deleteAlarm();
     else await this.ctx.storage.setAlarm(at);
   }
 
-  private serialized<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(work, work);
-    this.queue = run.catch(() => undefined);
+  private serialized<T>(id: string, work: () => Promise<T>): Promise<T> {
+    const run = (this.queues.get(id) ?? Promise.resolve()).then(work, work);
+    const tail = run.catch(() => undefined);
+    this.queues.set(id, tail);
+    // Forget the chain once nothing was queued behind this run, so the map stays small.
+    void tail.then(() => {
+      if (this.queues.get(id) === tail) this.queues.delete(id);
+    });
     return run;
   }
 

@@ -45,6 +45,16 @@ export const RESERVATION_TTL_SECONDS_MAX = 86_400;
 export const RESERVATION_TTL_SECONDS_DEFAULT = 900;
 
 /**
+ * Reservations live in this many Durable Objects, chosen by a hash of the id, rather than one
+ * new object each: creating an object (and its SQLite database) cost more than the rest of a
+ * checkout (see README, Performance). Changing it moves every reservation: never change it on a
+ * deployment that holds reservations.
+ */
+export const RESERVATION_SHARDS = 64;
+/** Reservations one alarm run works on; the rest are picked up by the next run, right after. */
+export const RESERVATION_ALARM_BATCH_MAX = 50;
+
+/**
  * A reservation whose creation did not finish (the coordinating object crashed between two
  * products) is undone by its alarm this long after it started, well before its expiry.
  */

@@ -8,6 +8,7 @@
 //      └──a line short, or a crash──▶ aborting ──all products──▶ failed (a retry may start over)
 
 import {
+  RESERVATION_SHARDS,
   RESERVATION_PENDING_TIMEOUT_MS,
   RESERVATION_RETRY_DELAY_MS_MAX,
   RESERVATION_RETRY_DELAY_MS_MIN,
@@ -104,6 +105,19 @@ export function nextAlarmAt(record: ReservationRecord, now_ms: number): number |
 
 export function retryDelayMs(retries: number): number {
   return Math.min(RESERVATION_RETRY_DELAY_MS_MAX, RESERVATION_RETRY_DELAY_MS_MIN * 2 ** Math.min(retries, 20));
+}
+
+/**
+ * The name of the Reservation object that holds a reservation: FNV-1a (32-bit) of the id's
+ * UTF-16 code units, modulo RESERVATION_SHARDS. Stable across deployments and runtimes.
+ */
+export function reservationShard(id: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    hash ^= id.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return `reservations-${hash % RESERVATION_SHARDS}`;
 }
 
 /** Lines grouped by product, in first-seen order: one call per product object. */

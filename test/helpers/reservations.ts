@@ -2,6 +2,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { Reservation } from "../../src/durable/reservation";
+import { reservationObject } from "../../src/http/reservation-stub";
 import { call, freshKey } from "./http";
 
 export interface LineInput {
@@ -24,14 +25,15 @@ export async function reservationStatus(id: string): Promise<string | null> {
   return ((await response.json()) as { status: string }).status;
 }
 
+/** The Reservation object that holds this reservation (one of RESERVATION_SHARDS). */
 export function reservationStub(id: string) {
-  return env.RESERVATION.getByName(id);
+  return reservationObject(env, id);
 }
 
 /** The internal phase (pending, aborting, committing…) that clients never see. */
 export function reservationPhase(id: string): Promise<string | null> {
   return runInDurableObject<Reservation, string | null>(reservationStub(id), (_instance, state) => {
-    const row = state.storage.sql.exec("SELECT phase FROM reservation").toArray()[0];
+    const row = state.storage.sql.exec("SELECT phase FROM reservations WHERE id = ?", id).toArray()[0];
     return row === undefined ? null : String(row.phase);
   });
 }

@@ -4,6 +4,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Reservation } from "../../src/durable/reservation";
 import { saveReservation } from "../../src/durable/reservation-store";
+import { RESERVATION_PENDING_TIMEOUT_MS } from "../../src/ledger/constants";
 import { drizzle } from "drizzle-orm/durable-sqlite";
 import { reservationSchema } from "../../src/durable/reservation-tables";
 import { call, freshProductId, getStock, postTransaction } from "../helpers/http";
@@ -153,6 +154,8 @@ describe("failures halfway through a multi-product step", () => {
     const productB = await stocked(5, "crash-b");
     const id = `crash-${crypto.randomUUID()}`;
     const now = new Date();
+    // The time a crashed creation is undone; runDurableObjectAlarm below runs it early.
+    const pendingDue = now.getTime() + RESERVATION_PENDING_TIMEOUT_MS;
     // What a crash leaves: the record saved as pending, product A held, product B never called.
     await runInDurableObject<Reservation, void>(reservationStub(id), async (_instance, state) => {
       saveReservation(
@@ -177,8 +180,9 @@ describe("failures halfway through a multi-product step", () => {
           closed_key: null,
         },
         now.toISOString(),
+        pendingDue,
       );
-      await state.storage.setAlarm(now.getTime() + 60_000);
+      await state.storage.setAlarm(pendingDue);
     });
     // The hold the coordinator sent before it crashed, and one the crash left in flight.
     const holdOfAttempt1 = (product_id: string) =>

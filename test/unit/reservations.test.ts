@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { RESERVATION_PENDING_TIMEOUT_MS, RESERVATION_RETRY_DELAY_MS_MAX, RESERVATION_RETRY_DELAY_MS_MIN } from "../../src/ledger/constants";
-import { duplicateLineIndexes, linesByProduct, nextAlarmAt, publicStatus, retryDelayMs, type ReservationRecord } from "../../src/ledger/reservations";
+import { RESERVATION_PENDING_TIMEOUT_MS, RESERVATION_RETRY_DELAY_MS_MAX, RESERVATION_RETRY_DELAY_MS_MIN, RESERVATION_SHARDS } from "../../src/ledger/constants";
+import { duplicateLineIndexes, linesByProduct, nextAlarmAt, publicStatus, reservationShard, retryDelayMs, type ReservationRecord } from "../../src/ledger/reservations";
 
 const record = (overrides: Partial<ReservationRecord>): ReservationRecord => ({
   id: "r",
@@ -59,5 +59,28 @@ describe("what clients see and how lines are grouped", () => {
       ["b", [{ location_id: "x", quantity: 2 }]],
     ]);
     expect(duplicateLineIndexes([...lines, { product_id: "b", location_id: "x" }])).toEqual([3]);
+  });
+});
+
+describe("which object holds a reservation", () => {
+  it("is the same for the same id, and one of RESERVATION_SHARDS names", () => {
+    expect(reservationShard("rsv-1")).toBe(reservationShard("rsv-1"));
+    expect(reservationShard("")).toBe(`reservations-${0x811c9dc5 % RESERVATION_SHARDS}`);
+    for (let i = 0; i < 1_000; i++) {
+      const index = Number(/^reservations-(\d+)$/.exec(reservationShard(`id-${i}`))![1]);
+      expect(index).toBeGreaterThanOrEqual(0);
+      expect(index).toBeLessThan(RESERVATION_SHARDS);
+    }
+  });
+
+  it("spreads ids evenly enough that no object takes more than twice its share", () => {
+    const counts = new Map<string, number>();
+    const ids = 6_400;
+    for (let i = 0; i < ids; i++) {
+      const shard = reservationShard(crypto.randomUUID());
+      counts.set(shard, (counts.get(shard) ?? 0) + 1);
+    }
+    expect(counts.size).toBe(RESERVATION_SHARDS);
+    expect(Math.max(...counts.values())).toBeLessThan((2 * ids) / RESERVATION_SHARDS);
   });
 });

@@ -11,6 +11,7 @@ import { ProblemError } from "../problem";
 import { ReservationBody, ReservationIdParams, ReservationView } from "../reservation-schemas";
 import { createRouter } from "../router";
 import { IdempotencyKeyHeader, problemResponses } from "../schemas";
+import { reservationObject } from "../reservation-stub";
 
 const reservationResponse = (description: string) => ({ description, content: { "application/json": { schema: ReservationView } } });
 
@@ -58,7 +59,7 @@ export const reservations = createRouter()
     const lines = body.lines.map((line) => ({ product_id: line.product_id, location_id: line.location_id ?? DEFAULT_LOCATION_ID, quantity: line.quantity }));
     const fingerprint = canonicalJson({ principal, reservation_id: body.reservation_id ?? null, reason: body.reason, ttl_seconds: body.ttl_seconds, lines });
 
-    const result = await c.env.RESERVATION.getByName(id).create({ id, reason: body.reason, ttl_seconds: body.ttl_seconds, lines, principal, idempotency_key, fingerprint });
+    const result = await reservationObject(c.env, id).create({ id, reason: body.reason, ttl_seconds: body.ttl_seconds, lines, principal, idempotency_key, fingerprint });
     if (result.ok) {
       if (result.replayed) c.header("Idempotent-Replayed", "true");
       return c.json(result.reservation, result.replayed ? 200 : 201);
@@ -76,18 +77,18 @@ export const reservations = createRouter()
   })
   .openapi(getReservation, async (c) => {
     const { id } = c.req.valid("param");
-    const reservation = await c.env.RESERVATION.getByName(id).read();
+    const reservation = await reservationObject(c.env, id).read(id);
     if (reservation === null) throw new ProblemError("not_found", `No reservation ${id}.`);
     return c.json(reservation, 200);
   })
   .openapi(commitReservation, async (c) => {
     const { id } = c.req.valid("param");
-    const result = await c.env.RESERVATION.getByName(id).commit(c.get("principal").id, c.req.valid("header")["idempotency-key"]);
+    const result = await reservationObject(c.env, id).commit(id, c.get("principal").id, c.req.valid("header")["idempotency-key"]);
     return c.json(closed(id, result), 200);
   })
   .openapi(releaseReservation, async (c) => {
     const { id } = c.req.valid("param");
-    const result = await c.env.RESERVATION.getByName(id).release(c.get("principal").id, c.req.valid("header")["idempotency-key"]);
+    const result = await reservationObject(c.env, id).release(id, c.get("principal").id, c.req.valid("header")["idempotency-key"]);
     return c.json(closed(id, result), 200);
   });
 

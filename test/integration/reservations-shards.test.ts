@@ -1,0 +1,83 @@
+// Reservations share RESERVATION_SHARDS objects. These tests put several reservations in one
+// object on purpose and check that each keeps its own lifecycle and its own alarm time.
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { Reservation } from "../../src/durable/reservation";
+import { RESERVATION_ALARM_BATCH_MAX } from "../../src/ledger/constants";
+import { reservationShard } from "../../src/ledger/reservations";
+import { freshProductId, getStock, postTransaction } from "../helpers/http";
+import { closeReservation, createReservation, reservationPhase, reservationStatus, reservationStub, waitFor } from "../helpers/reservations";
+
+/** `count` fresh reservation ids that all land in the same Reservation object. */
+function idsInOneShard(count: number): string[] {
+  const first = `shared-${crypto.randomUUID()}`;
+  const shard = reservationShard(first);
+  const ids = [first];
+  while (ids.length < count) {
+    const candidate = `shared-${crypto.randomUUID()}`;
+    if (reservationShard(candidate) === shard) ids.push(candidate);
+  }
+  return ids;
+}
+
+async function stocked(quantity: number): Promise<string> {
+  const product = freshProductId("shard");
+  expect((await postTransaction(product, { type: "ADD", quantity })).status).toBe(201);
+  return product;
+}
+
+async function alarmOf(id: string): Promise<number | null> {
+  return runInDurableObject<Reservation, number | null>(reservationStub(id), (_instance, state) => state.storage.getAlarm());
+}
+
+describe("reservations sharing one object", () => {
+  it("expires the earlier one by the alarm, then aims the alarm at the later one, which stays held and can be sold", async () => {
+    const product = await stocked(10);
+    const [early, late] = idsInOneShard(2) as [string, string];
+    expect((await createReservation({ reservation_id: early, ttl_seconds: 1, lines: [{ product_id: product, quantity: 3 }] })).status).toBe(201);
+    const lateCreated = await createReservation({ reservation_id: late, ttl_seconds: 600, lines: [{ product_id: product, quantity: 4 }] });
+    expect(lateCreated.status).toBe(201);
+    const { expires_at } = (await lateCreated.json()) as { expires_at: string };
+
+    await waitFor(async () => (await reservationStatus(early)) === "expired", 10_000, 100);
+    expect(await reservationStatus(late)).toBe("held");
+    expect((await getStock(product)).body).toMatchObject({ on_hand: 10, reserved: 4, available: 6 });
+    // The one alarm now waits for the remaining reservation's expiry.
+    expect(await alarmOf(late)).toBe(Date.parse(expires_at));
+
+    expect((await closeReservation(late, "commit")).status).toBe(200);
+    expect((await getStock(product)).body).toMatchObject({ on_hand: 6, reserved: 0, available: 6 });
+    // Nothing left to do in this object: no alarm.
+    expect(await alarmOf(late)).toBeNull();
+  });
+
+  it("keeps each reservation's outcome its own: committing one does not touch another in the same object", async () => {
+    const product = await stocked(10);
+    const [a, b] = idsInOneShard(2) as [string, string];
+    for (const id of [a, b]) expect((await createReservation({ reservation_id: id, lines: [{ product_id: product, quantity: 2 }] })).status).toBe(201);
+    expect((await closeReservation(a, "commit")).status).toBe(200);
+    expect(await reservationStatus(a)).toBe("committed");
+    expect(await reservationStatus(b)).toBe("held");
+    expect((await closeReservation(b, "release")).status).toBe(200);
+    expect(await reservationPhase(a)).toBe("committed");
+    expect(await reservationPhase(b)).toBe("released");
+    expect((await getStock(product)).body).toMatchObject({ on_hand: 8, reserved: 0, available: 8 });
+  });
+
+  it(`expires more reservations than one alarm run takes (${RESERVATION_ALARM_BATCH_MAX}), over several runs`, async () => {
+    const product = await stocked(1_000);
+    const ids = idsInOneShard(RESERVATION_ALARM_BATCH_MAX + 5);
+    for (let start = 0; start < ids.length; start += 10) {
+      const statuses = await Promise.all(
+        ids.slice(start, start + 10).map(async (id) => (await createReservation({ reservation_id: id, ttl_seconds: 1, lines: [{ product_id: product, quantity: 1 }] })).status),
+      );
+      expect(statuses).toEqual(statuses.map(() => 201));
+    }
+    await waitFor(async () => ((await getStock(product)).body as { reserved: number }).reserved === 0, 20_000, 200);
+    const phases = await Promise.all(ids.map((id) => reservationPhase(id)));
+    expect(new Set(phases)).toEqual(new Set(["expired"]));
+    // Every unit came back exactly once.
+    expect((await getStock(product)).body).toMatchObject({ on_hand: 1_000, reserved: 0, available: 1_000 });
+    expect(await alarmOf(ids[0]!)).toBeNull();
+  });
+});
