@@ -12,7 +12,7 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   const match = BEARER.exec(c.req.header("authorization") ?? "");
   const token = match?.[1];
   const keys = apiKeysFrom(c.env.API_KEYS);
-  const key = token !== undefined && token.length <= TOKEN_LENGTH_MAX && keys.length > 0 ? await findApiKey(keys, token) : undefined;
+  const key = token !== undefined && token.length <= TOKEN_LENGTH_MAX && keys.length > 0 ? findApiKey(keys, token) : undefined;
   if (key === undefined) {
     throw new ProblemError("unauthorized", "Send Authorization: Bearer <token> with a token configured in API_KEYS.");
   }

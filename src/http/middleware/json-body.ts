@@ -19,11 +19,12 @@ export function jsonBody(bytes_max: number = REQUEST_BODY_BYTES_MAX) {
     if (!JSON_MEDIA_TYPE.test(c.req.header("content-type") ?? "")) {
       throw new ProblemError("unsupported_media_type", "Send the body as JSON with Content-Type: application/json.");
     }
-    // Hono caches the text, so the validator's later c.req.json() parses this same body.
-    const text = await c.req.text();
+    // Hono caches the parsed body, so the schema validator's c.req.json() reuses this parse.
     try {
-      JSON.parse(text);
-    } catch {
+      await c.req.json();
+    } catch (error) {
+      // Only a syntax error is the client's malformed JSON; a body over the limit stays a 413.
+      if (!(error instanceof SyntaxError)) throw error;
       throw new ProblemError("invalid_request", "The body is not valid JSON.", { errors: [{ path: "body", message: "not valid JSON" }] });
     }
     await next();

@@ -55,7 +55,7 @@ export const reservations = createRouter()
     const body = c.req.valid("json");
     const principal = c.get("principal").id;
     const idempotency_key = c.req.valid("header")["idempotency-key"];
-    const id = body.reservation_id ?? (await generatedReservationId(principal, idempotency_key));
+    const id = body.reservation_id ?? generatedReservationId(principal, idempotency_key);
     const lines = body.lines.map((line) => ({ product_id: line.product_id, location_id: line.location_id ?? DEFAULT_LOCATION_ID, quantity: line.quantity }));
     const fingerprint = canonicalJson({ principal, reservation_id: body.reservation_id ?? null, reason: body.reason, ttl_seconds: body.ttl_seconds, lines });
 
@@ -102,7 +102,7 @@ function closed(id: string, result: CloseResult) {
  * Without a reservation_id, the id is derived from who asked and the Idempotency-Key, so a
  * retry of the same request reaches the same reservation instead of holding stock twice.
  */
-async function generatedReservationId(principal: string, idempotency_key: string): Promise<string> {
-  const digest = await sha256(`${principal}\n${idempotency_key}`);
+function generatedReservationId(principal: string, idempotency_key: string): string {
+  const digest = sha256(`${principal}\n${idempotency_key}`);
   return `rsv-${[...digest.subarray(0, 16)].map((byte) => byte.toString(16).padStart(2, "0")).join("")}`;
 }
