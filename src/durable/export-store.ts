@@ -6,6 +6,7 @@ import { asc, gt, lte, sql } from "drizzle-orm";
 import type { ChunkSummary } from "../ledger/reconcile";
 import { totalsFromLevels } from "../ledger/stock";
 import { ON_HAND_TYPES, type LocationLevel } from "../ledger/types";
+import { preparedOnce } from "../lib/prepared-once";
 import type { LedgerDb } from "./ledger-store";
 import { exportState, ledgerRows, locationStock, productStock } from "./tables";
 
@@ -15,8 +16,15 @@ export interface ExportState {
   registration_attempts: number;
 }
 
+/** The export's queries that run for every page, built once per object. */
+const statements = preparedOnce((db: LedgerDb) => ({
+  state: db.select().from(exportState).prepare(),
+  setWatermark: db.update(exportState).set({ watermarkSeq: sql`${sql.placeholder("seq")}` }).prepare(),
+  rowsAfter: db.select().from(ledgerRows).where(gt(ledgerRows.seq, sql.placeholder("after"))).orderBy(asc(ledgerRows.seq)).limit(sql.placeholder("limit")).prepare(),
+}));
+
 export function readExportState(db: LedgerDb): ExportState | undefined {
-  const row = db.select().from(exportState).get();
+  const row = statements(db).state.get();
   return row && { watermark_seq: row.watermarkSeq, registered_at: row.registeredAt, registration_attempts: row.registrationAttempts };
 }
 
@@ -38,12 +46,12 @@ export function countRegistrationAttempt(db: LedgerDb): number {
 export function advanceWatermark(db: LedgerDb, through_seq: number): number {
   const before = readExportState(db)?.watermark_seq ?? 0;
   if (through_seq <= before) return 0;
-  db.update(exportState).set({ watermarkSeq: through_seq }).run();
+  statements(db).setWatermark.run({ seq: through_seq });
   return through_seq - before;
 }
 
 export function rowsAfter(db: LedgerDb, after_seq: number, limit: number) {
-  return db.select().from(ledgerRows).where(gt(ledgerRows.seq, after_seq)).orderBy(asc(ledgerRows.seq)).limit(limit).all();
+  return statements(db).rowsAfter.all({ after: after_seq, limit });
 }
 
 const onHandTypes = sql.join(ON_HAND_TYPES.map((type) => sql`${type}`), sql`, `);

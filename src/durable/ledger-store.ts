@@ -7,17 +7,60 @@ import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
 import { ON_HAND_TYPES, type JsonObject, type LocationLevel, type Transaction, type TransactionType } from "../ledger/types";
 import { emptyTotals, type ProductTotals } from "../ledger/stock";
 import type { Hold, HoldStatus } from "../ledger/holds";
+import { preparedOnce } from "../lib/prepared-once";
 import { idempotencyKeys, ledgerRows, locationStock, orderLineCancellations, productStock, reservationFences, reservationHolds, type schema } from "./tables";
 
 export type LedgerDb = DrizzleSqliteDODatabase<typeof schema>;
 
+const param = sql.placeholder;
+const holdColumns = {
+  reservation_id: reservationHolds.reservationId,
+  location_id: reservationHolds.locationId,
+  quantity: reservationHolds.quantity,
+  status: reservationHolds.status,
+  attempt: reservationHolds.attempt,
+};
+const holdValues = { quantity: param("quantity"), status: param("status"), attempt: param("attempt"), expiresAt: param("expires_at"), lastSeq: param("last_seq") };
+
+/** The queries that run on every write, hold, replay or webhook operation, built once per object. */
+const statements = preparedOnce((db: LedgerDb) => ({
+  keyUsed: db.select({ key: idempotencyKeys.key }).from(idempotencyKeys).where(eq(idempotencyKeys.key, param("key"))).prepare(),
+  totals: db.select().from(productStock).prepare(),
+  levels: db.select({ location_id: locationStock.locationId, on_hand: locationStock.onHand, reserved: locationStock.reserved }).from(locationStock).prepare(),
+  rowsBetween: db.select().from(ledgerRows).where(and(gte(ledgerRows.seq, param("from")), lte(ledgerRows.seq, param("to")))).orderBy(asc(ledgerRows.seq)).prepare(),
+  rowAt: db.select().from(ledgerRows).where(eq(ledgerRows.seq, param("seq"))).prepare(),
+  hashAt: db.select({ hash: ledgerRows.hash }).from(ledgerRows).where(eq(ledgerRows.seq, param("seq"))).prepare(),
+  holds: db.select(holdColumns).from(reservationHolds).where(eq(reservationHolds.reservationId, param("reservation_id"))).prepare(),
+  saveHold: db
+    .insert(reservationHolds)
+    .values({ reservationId: param("reservation_id"), locationId: param("location_id"), ...holdValues })
+    .onConflictDoUpdate({
+      target: [reservationHolds.reservationId, reservationHolds.locationId],
+      set: { quantity: sql`excluded.quantity`, status: sql`excluded.status`, attempt: sql`excluded.attempt`, expiresAt: sql`excluded.expires_at`, lastSeq: sql`excluded.last_seq` },
+    })
+    .prepare(),
+  setHoldStatus: db
+    .update(reservationHolds)
+    .set({ status: sql`${param("to")}`, lastSeq: sql`${param("last_seq")}` })
+    .where(and(eq(reservationHolds.reservationId, param("reservation_id")), eq(reservationHolds.status, sql`${param("from")}`)))
+    .prepare(),
+  fence: db.select({ attempt: reservationFences.attempt }).from(reservationFences).where(eq(reservationFences.reservationId, param("reservation_id"))).prepare(),
+  raiseFence: db
+    .insert(reservationFences)
+    .values({ reservationId: param("reservation_id"), attempt: param("attempt") })
+    .onConflictDoUpdate({ target: reservationFences.reservationId, set: { attempt: sql`max(${reservationFences.attempt}, ${param("attempt")})` } })
+    .prepare(),
+  cancellation: db.select({ key: orderLineCancellations.key }).from(orderLineCancellations).where(eq(orderLineCancellations.key, param("key"))).prepare(),
+  firstSeqOfKey: db.select({ seq: idempotencyKeys.firstSeq }).from(idempotencyKeys).where(eq(idempotencyKeys.key, param("key"))).prepare(),
+}));
+
 /** Whether a write was accepted under this idempotency key. */
 export function isKeyUsed(db: LedgerDb, key: string): boolean {
-  return db.select({ key: idempotencyKeys.key }).from(idempotencyKeys).where(eq(idempotencyKeys.key, key)).get() !== undefined;
+  return statements(db).keyUsed.get({ key }) !== undefined;
 }
 
 export function readTotals(db: LedgerDb, product_id: string): ProductTotals {
-  const row = db.select().from(productStock).get();
+  const row = statements(db).totals.get();
   if (!row) return emptyTotals(product_id);
   return {
     product_id: row.productId,
@@ -35,9 +78,12 @@ export function readHeadHash(db: LedgerDb): string | null {
 }
 
 export function readLevels(db: LedgerDb, location_ids?: readonly string[]): LocationLevel[] {
-  const query = db.select({ location_id: locationStock.locationId, on_hand: locationStock.onHand, reserved: locationStock.reserved }).from(locationStock);
-  if (location_ids === undefined) return query.all();
-  return query.where(inArray(locationStock.locationId, [...location_ids])).all();
+  if (location_ids === undefined) return statements(db).levels.all();
+  return db
+    .select({ location_id: locationStock.locationId, on_hand: locationStock.onHand, reserved: locationStock.reserved })
+    .from(locationStock)
+    .where(inArray(locationStock.locationId, [...location_ids]))
+    .all();
 }
 
 export interface TransactionFilter {
@@ -84,7 +130,7 @@ export function levelsFromLedger(db: LedgerDb, through_seq: number): { levels: L
 
 /** Rows from_seq..to_seq, ascending: what a replay answers with. */
 export function rowsBetween(db: LedgerDb, product_id: string, from_seq: number, to_seq: number): Transaction[] {
-  return db.select().from(ledgerRows).where(and(gte(ledgerRows.seq, from_seq), lte(ledgerRows.seq, to_seq))).orderBy(asc(ledgerRows.seq)).all().map((row) => toTransaction(product_id, row));
+  return statements(db).rowsBetween.all({ from: from_seq, to: to_seq }).map((row) => toTransaction(product_id, row));
 }
 
 export function lastSeq(db: LedgerDb): number {
@@ -116,7 +162,7 @@ export function toTransaction(product_id: string, row: typeof ledgerRows.$inferS
 /** The hash of the row at a seq (the genesis hash for seq 0). */
 export function hashAt(db: LedgerDb, seq: number): string {
   if (seq === 0) return GENESIS_HASH;
-  return db.select({ hash: ledgerRows.hash }).from(ledgerRows).where(eq(ledgerRows.seq, seq)).get()?.hash ?? "";
+  return statements(db).hashAt.get({ seq })?.hash ?? "";
 }
 
 /** Links rows written before the hash chain existed, in seq order, a bounded page at a time. */
@@ -133,17 +179,7 @@ export function backfillHashes(db: LedgerDb, product_id: string, page_rows: numb
 }
 
 export function readHolds(db: LedgerDb, reservation_id: string): Hold[] {
-  return db
-    .select({
-      reservation_id: reservationHolds.reservationId,
-      location_id: reservationHolds.locationId,
-      quantity: reservationHolds.quantity,
-      status: reservationHolds.status,
-      attempt: reservationHolds.attempt,
-    })
-    .from(reservationHolds)
-    .where(eq(reservationHolds.reservationId, reservation_id))
-    .all();
+  return statements(db).holds.all({ reservation_id });
 }
 
 /** Units held for reservations per location, for the locations given. */
@@ -159,34 +195,32 @@ export function heldByLocation(db: LedgerDb, location_ids: readonly string[]): M
 
 export function saveHolds(db: LedgerDb, holds: readonly (Hold & { expires_at: string })[], last_seq: number): void {
   for (const hold of holds) {
-    const values = { quantity: hold.quantity, status: hold.status, attempt: hold.attempt, expiresAt: hold.expires_at, lastSeq: last_seq };
-    db.insert(reservationHolds)
-      .values({ reservationId: hold.reservation_id, locationId: hold.location_id, ...values })
-      .onConflictDoUpdate({ target: [reservationHolds.reservationId, reservationHolds.locationId], set: values })
-      .run();
+    statements(db).saveHold.run({
+      reservation_id: hold.reservation_id,
+      location_id: hold.location_id,
+      quantity: hold.quantity,
+      status: hold.status,
+      attempt: hold.attempt,
+      expires_at: hold.expires_at,
+      last_seq,
+    });
   }
 }
 
 export function setHoldStatus(db: LedgerDb, reservation_id: string, from: HoldStatus, to: HoldStatus, last_seq: number): void {
-  db.update(reservationHolds)
-    .set({ status: to, lastSeq: last_seq })
-    .where(and(eq(reservationHolds.reservationId, reservation_id), eq(reservationHolds.status, from)))
-    .run();
+  statements(db).setHoldStatus.run({ reservation_id, from, to, last_seq });
 }
 
 export function readFence(db: LedgerDb, reservation_id: string): number {
-  return db.select({ attempt: reservationFences.attempt }).from(reservationFences).where(eq(reservationFences.reservationId, reservation_id)).get()?.attempt ?? 0;
+  return statements(db).fence.get({ reservation_id })?.attempt ?? 0;
 }
 
 export function raiseFence(db: LedgerDb, reservation_id: string, attempt: number): void {
-  db.insert(reservationFences)
-    .values({ reservationId: reservation_id, attempt })
-    .onConflictDoUpdate({ target: reservationFences.reservationId, set: { attempt: sql`max(${reservationFences.attempt}, ${attempt})` } })
-    .run();
+  statements(db).raiseFence.run({ reservation_id, attempt });
 }
 
 export function isCancellationRemembered(db: LedgerDb, key: string): boolean {
-  return db.select({ key: orderLineCancellations.key }).from(orderLineCancellations).where(eq(orderLineCancellations.key, key)).get() !== undefined;
+  return statements(db).cancellation.get({ key }) !== undefined;
 }
 
 export function rememberCancellation(db: LedgerDb, key: string, created_at: string): void {
@@ -195,8 +229,8 @@ export function rememberCancellation(db: LedgerDb, key: string, created_at: stri
 
 /** The first row written under an idempotency key, if any. */
 export function firstRowOfKey(db: LedgerDb, product_id: string, key: string): Transaction | undefined {
-  const stored = db.select({ seq: idempotencyKeys.firstSeq }).from(idempotencyKeys).where(eq(idempotencyKeys.key, key)).get();
+  const stored = statements(db).firstSeqOfKey.get({ key });
   if (stored === undefined) return undefined;
-  const row = db.select().from(ledgerRows).where(eq(ledgerRows.seq, stored.seq)).get();
+  const row = statements(db).rowAt.get({ seq: stored.seq });
   return row && toTransaction(product_id, row);
 }

@@ -1,8 +1,9 @@
 // Load and save the reservations a Reservation object holds, and find the ones whose time has
 // come. Synchronous SQLite via drizzle.
-import { asc, eq, lte, min } from "drizzle-orm";
+import { asc, eq, lte, min, sql } from "drizzle-orm";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
 import type { ReservationLine, ReservationRecord } from "../ledger/reservations";
+import { preparedOnce } from "../lib/prepared-once";
 import { reservations, type reservationSchema } from "./reservation-tables";
 
 export type ReservationDb = DrizzleSqliteDODatabase<typeof reservationSchema>;
@@ -12,8 +13,59 @@ export interface StoredReservation extends ReservationRecord {
   closed_key: string | null;
 }
 
+const param = sql.placeholder;
+
+/** Every query of a reservation step, built once per object. */
+const statements = preparedOnce((db: ReservationDb) => ({
+  load: db.select().from(reservations).where(eq(reservations.id, param("id"))).prepare(),
+  save: db
+    .insert(reservations)
+    .values({
+      id: param("id"),
+      phase: param("phase"),
+      reason: param("reason"),
+      ttlSeconds: param("ttl_seconds"),
+      expiresAt: param("expires_at"),
+      createdBy: param("created_by"),
+      createdAt: param("created_at"),
+      lines: param("lines"),
+      idempotencyKey: param("idempotency_key"),
+      fingerprint: param("fingerprint"),
+      attempt: param("attempt"),
+      retries: param("retries"),
+      closedBy: param("closed_by"),
+      closedKey: param("closed_key"),
+      updatedAt: param("updated_at"),
+      alarmAt: param("alarm_at"),
+    })
+    .onConflictDoUpdate({
+      target: reservations.id,
+      // Everything but the id is replaced by the saved record.
+      set: {
+        phase: sql`excluded.phase`,
+        reason: sql`excluded.reason`,
+        ttlSeconds: sql`excluded.ttl_seconds`,
+        expiresAt: sql`excluded.expires_at`,
+        createdBy: sql`excluded.created_by`,
+        createdAt: sql`excluded.created_at`,
+        lines: sql`excluded.lines`,
+        idempotencyKey: sql`excluded.idempotency_key`,
+        fingerprint: sql`excluded.fingerprint`,
+        attempt: sql`excluded.attempt`,
+        retries: sql`excluded.retries`,
+        closedBy: sql`excluded.closed_by`,
+        closedKey: sql`excluded.closed_key`,
+        updatedAt: sql`excluded.updated_at`,
+        alarmAt: sql`excluded.alarm_at`,
+      },
+    })
+    .prepare(),
+  earliest: db.select({ at: min(reservations.alarmAt) }).from(reservations).prepare(),
+  due: db.select({ id: reservations.id }).from(reservations).where(lte(reservations.alarmAt, param("until"))).orderBy(asc(reservations.alarmAt)).limit(param("limit")).prepare(),
+}));
+
 export function loadReservation(db: ReservationDb, id: string): StoredReservation | undefined {
-  const row = db.select().from(reservations).where(eq(reservations.id, id)).get();
+  const row = statements(db).load.get({ id });
   if (!row) return undefined;
   return {
     id: row.id,
@@ -35,29 +87,29 @@ export function loadReservation(db: ReservationDb, id: string): StoredReservatio
 
 /** Saves a reservation with the time it next needs work (null when it is finished). */
 export function saveReservation(db: ReservationDb, record: StoredReservation, now: string, alarm_at: number | null): void {
-  const values = {
+  statements(db).save.run({
+    id: record.id,
     phase: record.phase,
     reason: record.reason,
-    ttlSeconds: record.ttl_seconds,
-    expiresAt: record.expires_at,
-    createdBy: record.created_by,
-    createdAt: record.created_at,
+    ttl_seconds: record.ttl_seconds,
+    expires_at: record.expires_at,
+    created_by: record.created_by,
+    created_at: record.created_at,
     lines: JSON.stringify(record.lines),
-    idempotencyKey: record.idempotency_key,
+    idempotency_key: record.idempotency_key,
     fingerprint: record.fingerprint,
     attempt: record.attempt,
     retries: record.retries,
-    closedBy: record.closed_by,
-    closedKey: record.closed_key,
-    updatedAt: now,
-    alarmAt: alarm_at,
-  };
-  db.insert(reservations).values({ id: record.id, ...values }).onConflictDoUpdate({ target: reservations.id, set: values }).run();
+    closed_by: record.closed_by,
+    closed_key: record.closed_key,
+    updated_at: now,
+    alarm_at,
+  });
 }
 
 /** The earliest time any reservation here needs work: what the object's alarm is set to. */
 export function earliestAlarmAt(db: ReservationDb): number | null {
-  return db.select({ at: min(reservations.alarmAt) }).from(reservations).get()?.at ?? null;
+  return statements(db).earliest.get()?.at ?? null;
 }
 
 /**
@@ -68,12 +120,5 @@ export function dueReservationIds(db: ReservationDb, now_ms: number, limit: numb
   const earliest = earliestAlarmAt(db);
   if (earliest === null) return [];
   const until = Math.max(now_ms, earliest);
-  return db
-    .select({ id: reservations.id })
-    .from(reservations)
-    .where(lte(reservations.alarmAt, until))
-    .orderBy(asc(reservations.alarmAt))
-    .limit(limit)
-    .all()
-    .map((row) => row.id);
+  return statements(db).due.all({ until, limit }).map((row) => row.id);
 }
