@@ -6,6 +6,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ProductLedger } from "../../src/durable/product-ledger";
 import worker from "../../src/index";
+import type { WriteCommand } from "../../src/ledger/types";
 import { d1Rows, exportToEnd, fillLedger, readExport, startExport, waitRegistered, waitRunFinished, watermarkOf } from "../helpers/export";
 import { call, freshProductId, getStock, postTransaction } from "../helpers/http";
 import { ledgerStub, rawState } from "../helpers/ledger-object";
@@ -82,6 +83,73 @@ describe("the export", () => {
     const third = await exportToEnd();
     expect(third.errors).toEqual([]);
     expect(await d1Rows(product)).toHaveLength(8);
+  });
+
+  it("copies every column of every row unchanged through the JSON array, whatever the text in it", async () => {
+    const product = freshProductId("json");
+    // Key order as posted (not sorted): the ledger stores the metadata's JSON text as it came.
+    const metadata = {
+      note: "café ☕ 東京 🙂",
+      quote: 'say "hi"',
+      path: "C:\\temp\\new",
+      lines: "one\ntwo\r\n\tthree",
+      control: "\u0001\u001f",
+      nested: { z: [1, 2.5, -3, true, false, null, { deep: "ü", empty: [] }], a: {} },
+      "key \"with\" quotes": "",
+    };
+    expect((await postTransaction(product, { type: "ADD", quantity: 10, actor: "Zoë ☕", reason: 'po "7" \\ café\n東京', metadata })).status).toBe(201);
+    expect((await postTransaction(product, { type: "REMOVE", quantity: 2 })).status).toBe(201);
+    expect((await postTransaction(product, { type: "ADJUST", on_hand: 5, location_id: "north", actor: "bob", metadata: { count: { by: "Zoë", bins: [[1, 2], [3]] } } })).status).toBe(201);
+    // Rows that carry a reservation_id, two in one command, straight through the object's RPC (the
+    // reservation service is not what is under test here).
+    const reservation_id = `res-${crypto.randomUUID()}`;
+    const reservationRequest = { location_id: "default", reason: "hold", actor: null, metadata: null, reservation_id } as const;
+    const command: WriteCommand = {
+      product_id: product,
+      idempotency_key: `json-${crypto.randomUUID()}`,
+      principal: "test-writer",
+      expected_version: null,
+      is_fact: false,
+      requests: [{ type: "RESERVE", quantity: 3, ...reservationRequest }, { type: "RELEASE", quantity: 1, ...reservationRequest, metadata: { why: "line\n2 ✓" } }],
+    };
+    expect((await ledgerStub(product).write(command)).ok).toBe(true);
+    await waitRegistered(product);
+    const run = await exportToEnd();
+    expect(run.errors.map((error) => error.product_id)).not.toContain(product);
+    expect(await watermarkOf(product)).toBe(5);
+
+    // Every column with its SQLite type, read the same way on both sides.
+    const columns = ["seq", "id", "type", "quantity", "delta", "location_id", "reason", "created_by", "actor", "metadata", "reservation_id", "idempotency_key", "created_at", "prev_hash", "hash"];
+    const select = columns.flatMap((column) => [column, `typeof(${column}) AS ${column}_type`]).join(", ");
+    const ledger = await runInDurableObject<ProductLedger, Record<string, unknown>[]>(ledgerStub(product), (_i, state) => state.storage.sql.exec(`SELECT ${select} FROM ledger_rows ORDER BY seq`).toArray());
+    const d1 = (await env.AUDIT_DB.prepare(`SELECT product_id, ${select} FROM ledger_transactions WHERE product_id = ? ORDER BY seq`).bind(product).all()).results;
+    expect(d1.map((row) => row.product_id)).toEqual([product, product, product, product, product]);
+    expect(d1.map(({ product_id: _, ...row }) => row)).toEqual(ledger);
+
+    // And the values are the ones written, not merely equal on both sides.
+    expect(d1.map((row) => [row.seq, row.type, row.quantity, row.delta, row.location_id, row.actor, row.reservation_id])).toEqual([
+      [1, "ADD", 10, 10, "default", "Zoë ☕", null],
+      [2, "REMOVE", 2, -2, "default", null, null],
+      [3, "ADJUST", 5, 5, "north", "bob", null],
+      [4, "RESERVE", 3, -3, "default", null, reservation_id],
+      [5, "RELEASE", 1, 1, "default", null, reservation_id],
+    ]);
+    for (const row of d1) {
+      expect([row.seq_type, row.quantity_type, row.delta_type]).toEqual(["integer", "integer", "integer"]);
+    }
+    expect(d1.map((row) => [row.actor_type, row.metadata_type, row.reservation_id_type])).toEqual([
+      ["text", "text", "null"],
+      ["null", "null", "null"],
+      ["text", "text", "null"],
+      ["null", "null", "text"],
+      ["null", "text", "text"],
+    ]);
+    expect(d1[0]!.reason).toBe('po "7" \\ café\n東京');
+    expect(d1[0]!.metadata).toBe(JSON.stringify(metadata));
+    expect(JSON.parse(d1[0]!.metadata as string)).toEqual(metadata);
+    expect(d1[2]!.metadata).toBe('{"count":{"by":"Zoë","bins":[[1,2],[3]]}}');
+    expect(d1[4]!.metadata).toBe('{"why":"line\\n2 ✓"}');
+    expect(d1[0]!.prev_hash).toBe("0".repeat(64));
   });
 
   it("writes nothing twice when rows reach D1 but the watermark did not move (a crash between the two), or a message is redelivered", async () => {

@@ -3,6 +3,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ProductLedger } from "../../src/durable/product-ledger";
+import type { WriteCommand } from "../../src/ledger/types";
 import { exportToEnd, fillLedger, waitRegistered, waitRunFinished } from "../helpers/export";
 import { call, freshProductId, postTransaction } from "../helpers/http";
 import { ledgerStub } from "../helpers/ledger-object";
@@ -86,6 +87,112 @@ describe("the hash chain in the product object", () => {
     const product = await ledgerOf(5_200, "long");
     const result = await verify(product);
     expect(result).toMatchObject({ ok: true, rows_checked: 5_200, first_bad_seq: null, head: { seq: 5_200 } });
+  });
+});
+
+describe("the chain head kept in product_stock.head_hash", () => {
+  interface Head {
+    head_hash: string | null;
+    /** The ledger's rows, last first: what the head must agree with. */
+    last: { seq: number; prev_hash: string; hash: string }[];
+  }
+
+  /** Read with SQL inside the object, past every code path under test. */
+  function headOf(product: string): Promise<Head> {
+    return runInDurableObject<ProductLedger, Head>(ledgerStub(product), (_i, state) => {
+      const sql = state.storage.sql;
+      return {
+        head_hash: (sql.exec("SELECT head_hash FROM product_stock").one().head_hash ?? null) as string | null,
+        last: sql.exec("SELECT seq, prev_hash, hash FROM ledger_rows ORDER BY seq DESC LIMIT 2").toArray() as unknown as Head["last"],
+      };
+    });
+  }
+
+  /** One command of several rows (as a reservation commit is), straight through the object's RPC. */
+  function writeRows(product: string, locations: string[]) {
+    const command: WriteCommand = {
+      product_id: product,
+      idempotency_key: `multi-${crypto.randomUUID()}`,
+      principal: "test-writer",
+      expected_version: null,
+      is_fact: false,
+      requests: locations.map((location_id) => ({ type: "ADD", quantity: 2, location_id, reason: "multi", actor: null, metadata: null, reservation_id: null })),
+    };
+    return ledgerStub(product).write(command);
+  }
+
+  it("equals the hash of the row with the highest seq after every write, also a write of several rows and a refused one", async () => {
+    const product = await ledgerOf(3, "head");
+    const first = await headOf(product);
+    expect(first.last[0]!.seq).toBe(3);
+    expect(first.head_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(first.head_hash).toBe(first.last[0]!.hash);
+
+    // Two rows in one transaction: the head is the second row's hash, not the first's.
+    expect((await writeRows(product, ["north", "south"])).ok).toBe(true);
+    const multi = await headOf(product);
+    expect(multi.last.map((row) => row.seq)).toEqual([5, 4]);
+    expect(multi.head_hash).toBe(multi.last[0]!.hash);
+    expect(multi.head_hash).not.toBe(multi.last[1]!.hash);
+    expect(multi.last[1]!.prev_hash).toBe(first.head_hash);
+
+    // A refusal writes no row, so the head stays where it was.
+    expect((await postTransaction(product, { type: "REMOVE", quantity: 1_000 })).status).toBe(409);
+    expect(await headOf(product)).toEqual(multi);
+
+    expect((await postTransaction(product, { type: "ADD", quantity: 1 })).status).toBe(201);
+    const after = await headOf(product);
+    expect(after.last[0]!.seq).toBe(6);
+    expect(after.last[0]!.prev_hash).toBe(multi.head_hash);
+    expect(after.head_hash).toBe(after.last[0]!.hash);
+  });
+
+  it("is read from the ledger's last row when null (a product last written before migration 0004), then set again", async () => {
+    const product = await ledgerOf(4, "head-null");
+    const before = await headOf(product);
+    await tamper(product, "UPDATE product_stock SET head_hash = NULL");
+    expect((await headOf(product)).head_hash).toBeNull();
+
+    expect((await postTransaction(product, { type: "ADD", quantity: 1 })).status).toBe(201);
+    const after = await headOf(product);
+    // Linked onto row 4, not onto the 64 zeros a missing head could be mistaken for.
+    expect(after.last[0]!.seq).toBe(5);
+    expect(after.last[0]!.prev_hash).toBe(before.last[0]!.hash);
+    expect(after.head_hash).toBe(after.last[0]!.hash);
+    expect(await verify(product)).toEqual({ ok: true, rows_checked: 5, head: { seq: 5, hash: after.last[0]!.hash }, first_bad_seq: null });
+  });
+
+  it("is trusted by the write path: a wrong head left in place links the next row onto it, and verify finds the break", async () => {
+    // The control for the next test: it shows that repairing the head is what keeps the chain intact.
+    const product = await ledgerOf(3, "head-wrong");
+    const wrong = "ab".repeat(32);
+    await tamper(product, `UPDATE product_stock SET head_hash = '${wrong}'`);
+    expect((await postTransaction(product, { type: "ADD", quantity: 1 })).status).toBe(201);
+    const after = await headOf(product);
+    expect(after.last[0]!.prev_hash).toBe(wrong);
+    expect(await verify(product)).toMatchObject({ ok: false, first_bad_seq: 4, rows_checked: 3 });
+  });
+
+  it("is repaired by reconciliation when it differs from the last row's hash, so the next write links onto the true last hash", async () => {
+    const product = await ledgerOf(3, "head-repair");
+    const before = await headOf(product);
+    // An intact cache is left alone: the repair below is due to the head alone.
+    expect((await ledgerStub(product).reconcile(product)).repaired).toBeNull();
+
+    await tamper(product, `UPDATE product_stock SET head_hash = '${"ab".repeat(32)}'`);
+    const report = await ledgerStub(product).reconcile(product);
+    expect(report.version).toBe(3);
+    expect(report.repaired).not.toBeNull();
+    // Only the head was wrong: the stock the report shows is the same before and after.
+    expect(report.repaired!.before).toMatchObject({ on_hand: 3, version: 3 });
+    expect(report.repaired!.after).toMatchObject({ on_hand: 3, version: 3 });
+    expect(await headOf(product)).toEqual(before);
+
+    expect((await postTransaction(product, { type: "ADD", quantity: 1 })).status).toBe(201);
+    const after = await headOf(product);
+    expect(after.last[0]!.prev_hash).toBe(before.last[0]!.hash);
+    expect(after.head_hash).toBe(after.last[0]!.hash);
+    expect(await verify(product)).toEqual({ ok: true, rows_checked: 4, head: { seq: 4, hash: after.last[0]!.hash }, first_bad_seq: null });
   });
 });
 
