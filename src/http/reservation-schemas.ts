@@ -9,7 +9,7 @@ import {
   REASON_LENGTH_MAX,
 } from "../ledger/constants";
 import { duplicateLineIndexes } from "../ledger/reservations";
-import { AdjustBody, LocationId, MovementBody, Problem, ProductId, Quantity, Stock, Transaction } from "./schemas";
+import { AdjustBody, LocationId, MovementBody, Problem, ProductId, Quantity, Stock, storedText, Transaction } from "./schemas";
 
 export const ReservationId = ProductId.openapi({ example: "checkout-7f3a" });
 export const ReservationIdParams = z.object({ id: ReservationId });
@@ -19,7 +19,7 @@ const ReservationLineBody = z.strictObject({ product_id: ProductId, quantity: Qu
 export const ReservationBody = z
   .strictObject({
     reservation_id: ReservationId.optional(),
-    reason: z.string().min(1).max(REASON_LENGTH_MAX),
+    reason: storedText(REASON_LENGTH_MAX),
     ttl_seconds: z.number().int().min(RESERVATION_TTL_SECONDS_MIN).max(RESERVATION_TTL_SECONDS_MAX).default(RESERVATION_TTL_SECONDS_DEFAULT),
     lines: z.array(ReservationLineBody).min(1).max(RESERVATION_LINES_MAX),
   })

@@ -34,6 +34,15 @@ export const LocationId = z.string().regex(ID_PATTERN, ID_RULE).openapi({ exampl
 export const TransactionType = z.enum(TRANSACTION_TYPES);
 
 export const Quantity = z.number().int().min(QUANTITY_MIN).max(QUANTITY_MAX);
+
+/**
+ * Free text that is stored as is (reason, actor): 1 to `length_max` characters of valid
+ * Unicode. JSON allows an unpaired surrogate ("\ud800"); SQLite would store it as U+FFFD and
+ * the row would no longer match its own hash, so it is refused here.
+ */
+export function storedText(length_max: number) {
+  return z.string().min(1).max(length_max).refine((text) => text.isWellFormed(), { message: "must be valid Unicode (an unpaired surrogate is not)" });
+}
 const Version = z.number().int().min(0).max(TOTAL_MAX);
 
 const Metadata = z
@@ -44,9 +53,9 @@ const Metadata = z
   .openapi({ type: "object", example: { channel: "web" } });
 
 const commonFields = {
-  reason: z.string().min(1).max(REASON_LENGTH_MAX).openapi({ example: "order-1001:line-1" }),
+  reason: storedText(REASON_LENGTH_MAX).openapi({ example: "order-1001:line-1" }),
   location_id: LocationId.optional(),
-  actor: z.string().min(1).max(ACTOR_LENGTH_MAX).optional(),
+  actor: storedText(ACTOR_LENGTH_MAX).optional(),
   metadata: Metadata.optional(),
   expected_version: Version.optional(),
 };

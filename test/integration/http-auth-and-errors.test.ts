@@ -121,6 +121,8 @@ describe("fail closed when API_KEYS is missing or malformed", () => {
     ["an empty list", "[]"],
     ["an empty string", ""],
     ["JSON of the wrong shape", JSON.stringify({ principal: "x", role: "admin" })],
+    // The configured keys, each principal with an unpaired surrogate appended.
+    ["a principal that is not valid Unicode", JSON.stringify((JSON.parse(env.API_KEYS as string) as { principal: string }[]).map((key) => ({ ...key, principal: `${key.principal}\ud800` })))],
   ])("refuses every /v1 request with 401 while API_KEYS is %s, and /healthz still answers 200", async (_label, apiKeys) => {
     const product = freshProductId();
     const token = TEST_TOKENS.admin.token;
@@ -290,6 +292,21 @@ describe("request validation", () => {
     const long = await postBody(product, { type: "ADD", quantity: 1, reason: "r".repeat(201) });
     expect(errorPaths(await expectProblem(long, 400, "invalid_request"))).toContain("body.reason");
     expect((await postBody(product, { type: "ADD", quantity: 1, reason: "r".repeat(200) })).status).toBe(201);
+  });
+
+  it("refuses a reason or actor holding an unpaired surrogate (SQLite would store it altered, breaking the row's hash), and accepts an emoji pair", async () => {
+    const product = freshProductId();
+    // JSON.stringify writes the lone surrogate as the escape \ud800, as a client's JSON would.
+    const badReason = await postBody(product, { type: "ADD", quantity: 1, reason: "lone\ud800x" });
+    expect(errorPaths(await expectProblem(badReason, 400, "invalid_request"))).toContain("body.reason");
+    const badActor = await postBody(product, { type: "ADD", quantity: 1, reason: "ok", actor: "\udc00" });
+    expect(errorPaths(await expectProblem(badActor, 400, "invalid_request"))).toContain("body.actor");
+    const badReservation = await call("POST", "/v1/reservations", { role: "writer", headers: { "idempotency-key": freshKey() }, body: { reason: "x\ud83d", lines: [{ product_id: product, quantity: 1 }] } });
+    expect(errorPaths(await expectProblem(badReservation, 400, "invalid_request"))).toContain("body.reason");
+    expect((await postBody(product, { type: "ADD", quantity: 1, reason: "restock \ud83d\udce6", actor: "café ☕" })).status).toBe(201);
+    const history = await call("GET", `/v1/products/${product}/transactions`, { role: "reader" });
+    const rows = ((await history.json()) as { data: { reason: string; actor: string | null }[] }).data;
+    expect(rows.map((row) => [row.reason, row.actor])).toEqual([["restock \u{1F4E6}", "café ☕"]]);
   });
 
   it("refuses a bad location_id with body.location_id", async () => {
