@@ -20,6 +20,8 @@ const LONG_LEDGER_ROWS = quick ? 10_000 : 100_000;
 // One local workerd fails with SQLITE_NOMEM beyond ~3,100 live objects: stay well under it.
 // The quick run spreads over fewer products to stay under two minutes; the name says how many.
 const SPREAD_PRODUCTS = quick ? 500 : 2_000;
+/** RESERVATION_SHARDS, read from src/ledger/constants.ts so the two never disagree. */
+const RESERVATION_SHARDS = Number(/export const RESERVATION_SHARDS = (\d+);/.exec(readFileSync(path.join(root, "src", "ledger", "constants.ts"), "utf8"))[1]);
 /** Rounds of alternating baseline / write-path measurements; the median round is reported. */
 const ROUNDS = quick ? 1 : 3;
 const headers = { authorization: `Bearer ${BENCH_TOKEN}`, "content-type": "application/json" };
@@ -110,6 +112,7 @@ async function main() {
 
     const lines = ["res-a", "res-b", "res-c"];
     for (const product of lines) await post(url, `/v1/products/${product}/transactions`, { type: "ADD", quantity: 1_000_000_000, reason: "stock" });
+    await warmReservationObjects(url);
     record("3-line reservation, sequential (latency)", 1, load(url, "reservation", 1, { products: lines }, { probe: true }));
     const pairs = load(url, "reservation-commit", 8, { products: lines });
     record("3-line reservation + commit (pairs)", 8, { ...pairs, ops_per_second: pairs.ops_per_second / 2 }, "pairs/s");
@@ -129,6 +132,24 @@ async function main() {
   }
   await measureExport(outdir);
   report(versions);
+}
+
+/**
+ * Reservations live in RESERVATION_SHARDS long-lived objects. A deployment that has been up for
+ * a while has them all running; a fresh benchmark process does not, and would time their
+ * one-off creation (a new SQLite database each) instead of a checkout. So each one is started
+ * first, by reading an id that maps to it (the hash is src/ledger/reservations.ts's
+ * reservationShard, repeated here because this script does not import TypeScript).
+ */
+async function warmReservationObjects(url) {
+  const idFor = new Map();
+  for (let i = 0; idFor.size < RESERVATION_SHARDS; i++) {
+    const id = `warm-${i}`;
+    let hash = 0x811c9dc5;
+    for (let c = 0; c < id.length; c++) hash = Math.imul(hash ^ id.charCodeAt(c), 0x01000193) >>> 0;
+    if (!idFor.has(hash % RESERVATION_SHARDS)) idFor.set(hash % RESERVATION_SHARDS, id);
+  }
+  await Promise.all([...idFor.values()].map(async (id) => (await fetch(`${url}/v1/reservations/${id}`, { headers })).arrayBuffer()));
 }
 
 /** The export on a fresh service holding only its products, so rows/s is not diluted by others. */
