@@ -202,7 +202,7 @@ export class ProductLedger extends DurableObject<Env> {
     const fingerprint = fingerprintOf(command);
     return this.atomically((): WriteResult => {
       const key = scopedKey(command.key_scope ?? "client", command.idempotency_key);
-      const stored = writePath.findKey(this.ctx.storage, key);
+      const { stored, state } = writePath.loadForWrite(this.db, this.ctx.storage, key, command.product_id, command.requests);
       if (stored !== undefined) {
         if (stored.fingerprint !== fingerprint) {
           return { ok: false, failure: { code: "idempotency_key_reused" }, stock: this.currentStock(command.product_id) };
@@ -211,7 +211,7 @@ export class ProductLedger extends DurableObject<Env> {
         const transactions = store.rowsBetween(this.db, command.product_id, stored.first_seq, stored.last_seq);
         return { ok: true, replayed: true, transactions, stock: JSON.parse(stored.stock) as Stock };
       }
-      const decision = this.append(command);
+      const decision = this.append(command, state);
       if (!decision.ok) return { ok: false, failure: decision.failure, stock: this.currentStock(command.product_id) };
       const stock = stockAfter(decision);
       writePath.saveKey(this.ctx.storage, key, fingerprint, stock, decision.rows);

@@ -19,27 +19,69 @@ export interface StoredKey {
   last_seq: number;
 }
 
-export function findKey(storage: Storage, key: string): StoredKey | undefined {
-  const row = storage.sql.exec<{ fingerprint: string; response: string; first_seq: number; last_seq: number }>(
-    "SELECT fingerprint, response, first_seq, last_seq FROM idempotency_keys WHERE key = ?",
-    key,
-  ).toArray()[0];
-  return row && { fingerprint: row.fingerprint, stock: row.response, first_seq: row.first_seq, last_seq: row.last_seq };
-}
-
 export type LoadedState = ProductState & { stored_product_id: string | null; head_hash: string };
+
+type TotalsRow = {
+  product_id: string;
+  on_hand: number;
+  reserved: number;
+  version: number;
+  oversold_locations: number;
+  location_count: number;
+  updated_at: string;
+  head_hash: string | null;
+};
+
+type LevelRow = { location_id: string; on_hand: number; reserved: number };
+
+/**
+ * Everything a write decides on, in one statement for the common case: the key's stored answer,
+ * the totals, and the level of the write's first location. LEFT JOINs from a one-row table, so
+ * the row comes back even when none of them exist yet. Each statement is a round trip into
+ * SQLite that cost more than its work; this one replaces three.
+ */
+export function loadForWrite(
+  db: LedgerDb,
+  storage: Storage,
+  key: string,
+  product_id: string,
+  requests: readonly TransactionRequest[],
+): { stored: StoredKey | undefined; state: LoadedState } {
+  const location_id = requests[0]!.location_id;
+  const row = storage.sql
+    .exec<{ [K in keyof TotalsRow]: TotalsRow[K] | null } & { fingerprint: string | null; response: string | null; first_seq: number | null; last_seq: number | null; level_on_hand: number | null; level_reserved: number | null }>(
+      `SELECT k.fingerprint, k.response, k.first_seq, k.last_seq,
+        p.product_id, p.on_hand, p.reserved, p.version, p.oversold_locations, p.location_count, p.updated_at, p.head_hash,
+        l.on_hand AS level_on_hand, l.reserved AS level_reserved
+      FROM (SELECT 1)
+      LEFT JOIN idempotency_keys AS k ON k.key = ?
+      LEFT JOIN product_stock AS p ON p.singleton = 1
+      LEFT JOIN location_stock AS l ON l.location_id = ?`,
+      key,
+      location_id,
+    )
+    .one();
+  const stored = row.fingerprint === null ? undefined : { fingerprint: row.fingerprint, stock: row.response!, first_seq: row.first_seq!, last_seq: row.last_seq! };
+  const totals = row.product_id === null ? undefined : (row as TotalsRow);
+  const known = new Map<string, LevelRow>();
+  if (row.level_on_hand !== null) known.set(location_id, { location_id, on_hand: row.level_on_hand, reserved: row.level_reserved! });
+  return { stored, state: stateOf(db, storage, product_id, requests, totals, known) };
+}
 
 /** The state decide() needs: totals, the touched locations' levels, and the stored product id. */
 export function loadState(db: LedgerDb, storage: Storage, product_id: string, requests: readonly TransactionRequest[]): LoadedState {
   const totals = storage.sql
-    .exec<{ product_id: string; on_hand: number; reserved: number; version: number; oversold_locations: number; location_count: number; updated_at: string; head_hash: string | null }>(
-      "SELECT product_id, on_hand, reserved, version, oversold_locations, location_count, updated_at, head_hash FROM product_stock WHERE singleton = 1",
-    )
+    .exec<TotalsRow>("SELECT product_id, on_hand, reserved, version, oversold_locations, location_count, updated_at, head_hash FROM product_stock WHERE singleton = 1")
     .toArray()[0];
+  return stateOf(db, storage, product_id, requests, totals, new Map());
+}
+
+/** Completes the state from the totals and the levels already read, reading the other locations' levels. */
+function stateOf(db: LedgerDb, storage: Storage, product_id: string, requests: readonly TransactionRequest[], totals: TotalsRow | undefined, known: Map<string, LevelRow>): LoadedState {
   const location_ids = [...new Set(requests.map((request) => request.location_id))];
-  const levels = new Map<string, { location_id: string; on_hand: number; reserved: number }>();
+  const levels = new Map<string, LevelRow>();
   for (const location_id of location_ids) {
-    const level = storage.sql.exec<{ on_hand: number; reserved: number }>("SELECT on_hand, reserved FROM location_stock WHERE location_id = ?", location_id).toArray()[0];
+    const level = known.get(location_id) ?? storage.sql.exec<{ on_hand: number; reserved: number }>("SELECT on_hand, reserved FROM location_stock WHERE location_id = ?", location_id).toArray()[0];
     if (level) levels.set(location_id, { location_id, on_hand: level.on_hand, reserved: level.reserved });
   }
   // Only a plain RELEASE is limited by what reservations hold; skip the query otherwise.
