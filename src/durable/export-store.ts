@@ -50,6 +50,34 @@ export function advanceWatermark(db: LedgerDb, through_seq: number): number {
   return through_seq - before;
 }
 
+/**
+ * The columns of an exported row, in the order of the JSON array each row travels as from the
+ * product object to D1 (src/export/d1-writer.ts unpacks it with json_each). product_id is not a
+ * ledger column: the object adds its own.
+ */
+export const EXPORT_COLUMNS = [
+  "product_id", "seq", "id", "type", "quantity", "delta", "location_id", "reason", "created_by",
+  "actor", "metadata", "reservation_id", "idempotency_key", "created_at", "prev_hash", "hash",
+] as const;
+
+// SQLite encodes each row itself (json_array), so a page crosses to D1 without being decoded
+// and re-encoded in JavaScript. metadata is stored as JSON text and travels as that text.
+// A hash is null only before the startup backfill has linked the row; it travels as "".
+const ENCODED_ROWS_AFTER = `SELECT seq, json_array(?, ${EXPORT_COLUMNS.slice(1)
+  .map((column) => (column === "prev_hash" || column === "hash" ? `coalesce(${column}, '')` : column))
+  .join(", ")}) AS encoded FROM ledger_rows WHERE seq > ? ORDER BY seq LIMIT ?`;
+
+/** Up to `limit` rows after a seq, each as the JSON array of EXPORT_COLUMNS, and the last seq among them. */
+export function encodedRowsAfter(storage: DurableObjectStorage, product_id: string, after_seq: number, limit: number): { rows: string[]; last_seq: number } {
+  const rows: string[] = [];
+  let last_seq = after_seq;
+  for (const row of storage.sql.exec<{ seq: number; encoded: string }>(ENCODED_ROWS_AFTER, product_id, after_seq, limit)) {
+    rows.push(row.encoded);
+    last_seq = row.seq;
+  }
+  return { rows, last_seq };
+}
+
 export function rowsAfter(db: LedgerDb, after_seq: number, limit: number) {
   return statements(db).rowsAfter.all({ after: after_seq, limit });
 }

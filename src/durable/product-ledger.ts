@@ -70,7 +70,10 @@ export interface WriteFaults {
 }
 
 export interface ExportPage {
-  rows: Transaction[];
+  /** Each row as the JSON array of exportStore.EXPORT_COLUMNS, in seq order. */
+  rows: string[];
+  /** The seq of the last row (the watermark when there are none). */
+  last_seq: number;
   watermark_seq: number;
 }
 
@@ -142,11 +145,10 @@ export class ProductLedger extends DurableObject<Env> {
     return { ...check, done, version };
   }
 
-  /** Rows after the export watermark, for the export to copy to D1. */
+  /** Rows after the export watermark, encoded for D1 (exportStore.EXPORT_COLUMNS), for the export to copy. */
   exportPage(product_id: string, limit: number): ExportPage {
     const watermark_seq = exportStore.readExportState(this.db)?.watermark_seq ?? 0;
-    const rows = exportStore.rowsAfter(this.db, watermark_seq, limit).map((row) => store.toTransaction(product_id, row));
-    return { rows, watermark_seq };
+    return { ...exportStore.encodedRowsAfter(this.ctx.storage, product_id, watermark_seq, limit), watermark_seq };
   }
 
   /** Called only after D1 confirmed rows up to `through_seq`. Returns how many rows that newly covers. */

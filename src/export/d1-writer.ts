@@ -3,18 +3,14 @@
 // D1 binds at most 100 parameters per statement, which with 16 columns meant 6 rows per INSERT
 // and ~84 statements per 500-row page. Instead each statement binds ONE parameter: a JSON array
 // of rows, unpacked inside SQLite by json_each(). A page is then one or a few statements, all in
-// one batch (one D1 transaction).
+// one batch (one D1 transaction). The product object hands over its rows already encoded as
+// those arrays (exportPage), so no row is decoded and re-encoded in JavaScript on the way.
 
 import type { DrizzleD1Database } from "drizzle-orm/d1";
-import type { Transaction } from "../ledger/types";
+import { EXPORT_COLUMNS } from "../durable/export-store";
 import type { auditSchema } from "./audit-tables";
 
 export type AuditDb = DrizzleD1Database<typeof auditSchema> & { $client: D1Database };
-
-const COLUMNS = [
-  "product_id", "seq", "id", "type", "quantity", "delta", "location_id", "reason", "created_by",
-  "actor", "metadata", "reservation_id", "idempotency_key", "created_at", "prev_hash", "hash",
-] as const;
 
 /**
  * JSON characters per statement. A character is at most 3 bytes of UTF-8, so a chunk stays
@@ -24,13 +20,13 @@ export const JSON_CHUNK_CHARS_MAX = 600_000;
 
 // `value ->> i` is the i-th element of one row's array, as SQL text, integer or NULL.
 // "WHERE true" lets SQLite tell the upsert's ON CONFLICT from a join's ON.
-const INSERT_FROM_JSON = `INSERT INTO ledger_transactions (${COLUMNS.join(", ")}) SELECT ${COLUMNS.map((_, i) => `value ->> ${i}`).join(", ")} FROM json_each(?) WHERE true ON CONFLICT (product_id, seq) DO NOTHING`;
+const INSERT_FROM_JSON = `INSERT INTO ledger_transactions (${EXPORT_COLUMNS.join(", ")}) SELECT ${EXPORT_COLUMNS.map((_, i) => `value ->> ${i}`).join(", ")} FROM json_each(?) WHERE true ON CONFLICT (product_id, seq) DO NOTHING`;
 
-export async function writeLedgerRows(db: AuditDb, rows: readonly Transaction[]): Promise<void> {
-  if (rows.length === 0) return;
+/** Writes rows encoded by the product object (each a JSON array of EXPORT_COLUMNS), in one batch. */
+export async function writeLedgerRows(db: AuditDb, encodedRows: readonly string[]): Promise<void> {
+  if (encodedRows.length === 0) return;
   const d1 = db.$client;
-  const statements = jsonChunks(rows.map((row) => JSON.stringify(values(row)))).map((json) => d1.prepare(INSERT_FROM_JSON).bind(json));
-  await d1.batch(statements);
+  await d1.batch(jsonChunks(encodedRows).map((json) => d1.prepare(INSERT_FROM_JSON).bind(json)));
 }
 
 /** Joins row arrays into JSON arrays of at most JSON_CHUNK_CHARS_MAX characters (one row may exceed it alone). */
@@ -49,12 +45,4 @@ export function jsonChunks(encodedRows: readonly string[]): string[] {
   }
   if (current.length > 0) chunks.push(`[${current.join(",")}]`);
   return chunks;
-}
-
-function values(row: Transaction): (string | number | null)[] {
-  return [
-    row.product_id, row.seq, row.id, row.type, row.quantity, row.delta, row.location_id, row.reason, row.created_by,
-    row.actor, row.metadata === null ? null : JSON.stringify(row.metadata), row.reservation_id, row.idempotency_key,
-    row.created_at, row.prev_hash, row.hash,
-  ];
 }

@@ -3,12 +3,12 @@
 // D1 (copied next time) or in D1 past the watermark (skipped next time by ON CONFLICT).
 
 import { EXPORT_PAGE_ROWS } from "../ledger/constants";
-import type { Transaction } from "../ledger/types";
+import type { ExportPage } from "../durable/product-ledger";
 import { writeLedgerRows, type AuditDb } from "./d1-writer";
 
 /** The product object's export methods, as the export uses them (tests may substitute). */
 export interface ExportSource {
-  exportPage(product_id: string, limit: number): Promise<{ rows: Transaction[]; watermark_seq: number }>;
+  exportPage(product_id: string, limit: number): Promise<ExportPage>;
   confirmExported(through_seq: number): Promise<number>;
 }
 
@@ -26,7 +26,7 @@ export async function exportProduct(db: AuditDb, source: ExportSource, product_i
     budget.rows_left += limit - page.rows.length;
     if (page.rows.length === 0) return { finished: true };
     await writeLedgerRows(db, page.rows);
-    progress.rows_exported += await source.confirmExported(page.rows[page.rows.length - 1]!.seq);
+    progress.rows_exported += await source.confirmExported(page.last_seq);
     if (page.rows.length < limit) return { finished: true };
   }
   return { finished: false };
