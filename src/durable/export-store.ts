@@ -17,14 +17,17 @@ export interface ExportState {
 }
 
 /** The export's queries that run for every page, built once per object. */
-const statements = preparedOnce((db: LedgerDb) => ({
-  state: db.select().from(exportState).prepare(),
-  setWatermark: db.update(exportState).set({ watermarkSeq: sql`${sql.placeholder("seq")}` }).prepare(),
-  rowsAfter: db.select().from(ledgerRows).where(gt(ledgerRows.seq, sql.placeholder("after"))).orderBy(asc(ledgerRows.seq)).limit(sql.placeholder("limit")).prepare(),
-}));
+const statement = preparedOnce({
+  state: (db: LedgerDb) =>
+    db.select().from(exportState).prepare(),
+  setWatermark: (db: LedgerDb) =>
+    db.update(exportState).set({ watermarkSeq: sql`${sql.placeholder("seq")}` }).prepare(),
+  rowsAfter: (db: LedgerDb) =>
+    db.select().from(ledgerRows).where(gt(ledgerRows.seq, sql.placeholder("after"))).orderBy(asc(ledgerRows.seq)).limit(sql.placeholder("limit")).prepare(),
+});
 
 export function readExportState(db: LedgerDb): ExportState | undefined {
-  const row = statements(db).state.get();
+  const row = statement(db, "state").get();
   return row && { watermark_seq: row.watermarkSeq, registered_at: row.registeredAt, registration_attempts: row.registrationAttempts };
 }
 
@@ -46,7 +49,7 @@ export function countRegistrationAttempt(db: LedgerDb): number {
 export function advanceWatermark(db: LedgerDb, through_seq: number): number {
   const before = readExportState(db)?.watermark_seq ?? 0;
   if (through_seq <= before) return 0;
-  statements(db).setWatermark.run({ seq: through_seq });
+  statement(db, "setWatermark").run({ seq: through_seq });
   return through_seq - before;
 }
 
@@ -79,7 +82,7 @@ export function encodedRowsAfter(storage: DurableObjectStorage, product_id: stri
 }
 
 export function rowsAfter(db: LedgerDb, after_seq: number, limit: number) {
-  return statements(db).rowsAfter.all({ after: after_seq, limit });
+  return statement(db, "rowsAfter").all({ after: after_seq, limit });
 }
 
 const onHandTypes = sql.join(ON_HAND_TYPES.map((type) => sql`${type}`), sql`, `);

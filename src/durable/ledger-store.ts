@@ -23,44 +23,57 @@ const holdColumns = {
 const holdValues = { quantity: param("quantity"), status: param("status"), attempt: param("attempt"), expiresAt: param("expires_at"), lastSeq: param("last_seq") };
 
 /** The queries that run on every write, hold, replay or webhook operation, built once per object. */
-const statements = preparedOnce((db: LedgerDb) => ({
-  keyUsed: db.select({ key: idempotencyKeys.key }).from(idempotencyKeys).where(eq(idempotencyKeys.key, param("key"))).prepare(),
-  totals: db.select().from(productStock).prepare(),
-  levels: db.select({ location_id: locationStock.locationId, on_hand: locationStock.onHand, reserved: locationStock.reserved }).from(locationStock).prepare(),
-  rowsBetween: db.select().from(ledgerRows).where(and(gte(ledgerRows.seq, param("from")), lte(ledgerRows.seq, param("to")))).orderBy(asc(ledgerRows.seq)).prepare(),
-  rowAt: db.select().from(ledgerRows).where(eq(ledgerRows.seq, param("seq"))).prepare(),
-  hashAt: db.select({ hash: ledgerRows.hash }).from(ledgerRows).where(eq(ledgerRows.seq, param("seq"))).prepare(),
-  holds: db.select(holdColumns).from(reservationHolds).where(eq(reservationHolds.reservationId, param("reservation_id"))).prepare(),
-  saveHold: db
-    .insert(reservationHolds)
-    .values({ reservationId: param("reservation_id"), locationId: param("location_id"), ...holdValues })
-    .onConflictDoUpdate({
-      target: [reservationHolds.reservationId, reservationHolds.locationId],
-      set: { quantity: sql`excluded.quantity`, status: sql`excluded.status`, attempt: sql`excluded.attempt`, expiresAt: sql`excluded.expires_at`, lastSeq: sql`excluded.last_seq` },
-    })
-    .prepare(),
-  setHoldStatus: db
-    .update(reservationHolds)
-    .set({ status: sql`${param("to")}`, lastSeq: sql`${param("last_seq")}` })
-    .where(and(eq(reservationHolds.reservationId, param("reservation_id")), eq(reservationHolds.status, sql`${param("from")}`)))
-    .prepare(),
-  fence: db.select({ attempt: reservationFences.attempt }).from(reservationFences).where(eq(reservationFences.reservationId, param("reservation_id"))).prepare(),
-  raiseFence: db
-    .insert(reservationFences)
-    .values({ reservationId: param("reservation_id"), attempt: param("attempt") })
-    .onConflictDoUpdate({ target: reservationFences.reservationId, set: { attempt: sql`max(${reservationFences.attempt}, ${param("attempt")})` } })
-    .prepare(),
-  cancellation: db.select({ key: orderLineCancellations.key }).from(orderLineCancellations).where(eq(orderLineCancellations.key, param("key"))).prepare(),
-  firstSeqOfKey: db.select({ seq: idempotencyKeys.firstSeq }).from(idempotencyKeys).where(eq(idempotencyKeys.key, param("key"))).prepare(),
-}));
+const statement = preparedOnce({
+  keyUsed: (db: LedgerDb) =>
+    db.select({ key: idempotencyKeys.key }).from(idempotencyKeys).where(eq(idempotencyKeys.key, param("key"))).prepare(),
+  totals: (db: LedgerDb) =>
+    db.select().from(productStock).prepare(),
+  levels: (db: LedgerDb) =>
+    db.select({ location_id: locationStock.locationId, on_hand: locationStock.onHand, reserved: locationStock.reserved }).from(locationStock).prepare(),
+  rowsBetween: (db: LedgerDb) =>
+    db.select().from(ledgerRows).where(and(gte(ledgerRows.seq, param("from")), lte(ledgerRows.seq, param("to")))).orderBy(asc(ledgerRows.seq)).prepare(),
+  rowAt: (db: LedgerDb) =>
+    db.select().from(ledgerRows).where(eq(ledgerRows.seq, param("seq"))).prepare(),
+  hashAt: (db: LedgerDb) =>
+    db.select({ hash: ledgerRows.hash }).from(ledgerRows).where(eq(ledgerRows.seq, param("seq"))).prepare(),
+  holds: (db: LedgerDb) =>
+    db.select(holdColumns).from(reservationHolds).where(eq(reservationHolds.reservationId, param("reservation_id"))).prepare(),
+  saveHold: (db: LedgerDb) =>
+    db
+      .insert(reservationHolds)
+      .values({ reservationId: param("reservation_id"), locationId: param("location_id"), ...holdValues })
+      .onConflictDoUpdate({
+        target: [reservationHolds.reservationId, reservationHolds.locationId],
+        set: { quantity: sql`excluded.quantity`, status: sql`excluded.status`, attempt: sql`excluded.attempt`, expiresAt: sql`excluded.expires_at`, lastSeq: sql`excluded.last_seq` },
+      })
+      .prepare(),
+  setHoldStatus: (db: LedgerDb) =>
+    db
+      .update(reservationHolds)
+      .set({ status: sql`${param("to")}`, lastSeq: sql`${param("last_seq")}` })
+      .where(and(eq(reservationHolds.reservationId, param("reservation_id")), eq(reservationHolds.status, sql`${param("from")}`)))
+      .prepare(),
+  fence: (db: LedgerDb) =>
+    db.select({ attempt: reservationFences.attempt }).from(reservationFences).where(eq(reservationFences.reservationId, param("reservation_id"))).prepare(),
+  raiseFence: (db: LedgerDb) =>
+    db
+      .insert(reservationFences)
+      .values({ reservationId: param("reservation_id"), attempt: param("attempt") })
+      .onConflictDoUpdate({ target: reservationFences.reservationId, set: { attempt: sql`max(${reservationFences.attempt}, ${param("attempt")})` } })
+      .prepare(),
+  cancellation: (db: LedgerDb) =>
+    db.select({ key: orderLineCancellations.key }).from(orderLineCancellations).where(eq(orderLineCancellations.key, param("key"))).prepare(),
+  firstSeqOfKey: (db: LedgerDb) =>
+    db.select({ seq: idempotencyKeys.firstSeq }).from(idempotencyKeys).where(eq(idempotencyKeys.key, param("key"))).prepare(),
+});
 
 /** Whether a write was accepted under this idempotency key. */
 export function isKeyUsed(db: LedgerDb, key: string): boolean {
-  return statements(db).keyUsed.get({ key }) !== undefined;
+  return statement(db, "keyUsed").get({ key }) !== undefined;
 }
 
 export function readTotals(db: LedgerDb, product_id: string): ProductTotals {
-  const row = statements(db).totals.get();
+  const row = statement(db, "totals").get();
   if (!row) return emptyTotals(product_id);
   return {
     product_id: row.productId,
@@ -78,7 +91,7 @@ export function readHeadHash(db: LedgerDb): string | null {
 }
 
 export function readLevels(db: LedgerDb, location_ids?: readonly string[]): LocationLevel[] {
-  if (location_ids === undefined) return statements(db).levels.all();
+  if (location_ids === undefined) return statement(db, "levels").all();
   return db
     .select({ location_id: locationStock.locationId, on_hand: locationStock.onHand, reserved: locationStock.reserved })
     .from(locationStock)
@@ -130,7 +143,7 @@ export function levelsFromLedger(db: LedgerDb, through_seq: number): { levels: L
 
 /** Rows from_seq..to_seq, ascending: what a replay answers with. */
 export function rowsBetween(db: LedgerDb, product_id: string, from_seq: number, to_seq: number): Transaction[] {
-  return statements(db).rowsBetween.all({ from: from_seq, to: to_seq }).map((row) => toTransaction(product_id, row));
+  return statement(db, "rowsBetween").all({ from: from_seq, to: to_seq }).map((row) => toTransaction(product_id, row));
 }
 
 export function lastSeq(db: LedgerDb): number {
@@ -162,7 +175,7 @@ export function toTransaction(product_id: string, row: typeof ledgerRows.$inferS
 /** The hash of the row at a seq (the genesis hash for seq 0). */
 export function hashAt(db: LedgerDb, seq: number): string {
   if (seq === 0) return GENESIS_HASH;
-  return statements(db).hashAt.get({ seq })?.hash ?? "";
+  return statement(db, "hashAt").get({ seq })?.hash ?? "";
 }
 
 /** Links rows written before the hash chain existed, in seq order, a bounded page at a time. */
@@ -179,7 +192,7 @@ export function backfillHashes(db: LedgerDb, product_id: string, page_rows: numb
 }
 
 export function readHolds(db: LedgerDb, reservation_id: string): Hold[] {
-  return statements(db).holds.all({ reservation_id });
+  return statement(db, "holds").all({ reservation_id });
 }
 
 /** Units held for reservations per location, for the locations given. */
@@ -195,7 +208,7 @@ export function heldByLocation(db: LedgerDb, location_ids: readonly string[]): M
 
 export function saveHolds(db: LedgerDb, holds: readonly (Hold & { expires_at: string })[], last_seq: number): void {
   for (const hold of holds) {
-    statements(db).saveHold.run({
+    statement(db, "saveHold").run({
       reservation_id: hold.reservation_id,
       location_id: hold.location_id,
       quantity: hold.quantity,
@@ -208,19 +221,19 @@ export function saveHolds(db: LedgerDb, holds: readonly (Hold & { expires_at: st
 }
 
 export function setHoldStatus(db: LedgerDb, reservation_id: string, from: HoldStatus, to: HoldStatus, last_seq: number): void {
-  statements(db).setHoldStatus.run({ reservation_id, from, to, last_seq });
+  statement(db, "setHoldStatus").run({ reservation_id, from, to, last_seq });
 }
 
 export function readFence(db: LedgerDb, reservation_id: string): number {
-  return statements(db).fence.get({ reservation_id })?.attempt ?? 0;
+  return statement(db, "fence").get({ reservation_id })?.attempt ?? 0;
 }
 
 export function raiseFence(db: LedgerDb, reservation_id: string, attempt: number): void {
-  statements(db).raiseFence.run({ reservation_id, attempt });
+  statement(db, "raiseFence").run({ reservation_id, attempt });
 }
 
 export function isCancellationRemembered(db: LedgerDb, key: string): boolean {
-  return statements(db).cancellation.get({ key }) !== undefined;
+  return statement(db, "cancellation").get({ key }) !== undefined;
 }
 
 export function rememberCancellation(db: LedgerDb, key: string, created_at: string): void {
@@ -229,8 +242,8 @@ export function rememberCancellation(db: LedgerDb, key: string, created_at: stri
 
 /** The first row written under an idempotency key, if any. */
 export function firstRowOfKey(db: LedgerDb, product_id: string, key: string): Transaction | undefined {
-  const stored = statements(db).firstSeqOfKey.get({ key });
+  const stored = statement(db, "firstSeqOfKey").get({ key });
   if (stored === undefined) return undefined;
-  const row = statements(db).rowAt.get({ seq: stored.seq });
+  const row = statement(db, "rowAt").get({ seq: stored.seq });
   return row && toTransaction(product_id, row);
 }

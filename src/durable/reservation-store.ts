@@ -16,56 +16,60 @@ export interface StoredReservation extends ReservationRecord {
 const param = sql.placeholder;
 
 /** Every query of a reservation step, built once per object. */
-const statements = preparedOnce((db: ReservationDb) => ({
-  load: db.select().from(reservations).where(eq(reservations.id, param("id"))).prepare(),
-  save: db
-    .insert(reservations)
-    .values({
-      id: param("id"),
-      phase: param("phase"),
-      reason: param("reason"),
-      ttlSeconds: param("ttl_seconds"),
-      expiresAt: param("expires_at"),
-      createdBy: param("created_by"),
-      createdAt: param("created_at"),
-      lines: param("lines"),
-      idempotencyKey: param("idempotency_key"),
-      fingerprint: param("fingerprint"),
-      attempt: param("attempt"),
-      retries: param("retries"),
-      closedBy: param("closed_by"),
-      closedKey: param("closed_key"),
-      updatedAt: param("updated_at"),
-      alarmAt: param("alarm_at"),
-    })
-    .onConflictDoUpdate({
-      target: reservations.id,
-      // Everything but the id is replaced by the saved record.
-      set: {
-        phase: sql`excluded.phase`,
-        reason: sql`excluded.reason`,
-        ttlSeconds: sql`excluded.ttl_seconds`,
-        expiresAt: sql`excluded.expires_at`,
-        createdBy: sql`excluded.created_by`,
-        createdAt: sql`excluded.created_at`,
-        lines: sql`excluded.lines`,
-        idempotencyKey: sql`excluded.idempotency_key`,
-        fingerprint: sql`excluded.fingerprint`,
-        attempt: sql`excluded.attempt`,
-        retries: sql`excluded.retries`,
-        closedBy: sql`excluded.closed_by`,
-        closedKey: sql`excluded.closed_key`,
-        updatedAt: sql`excluded.updated_at`,
-        alarmAt: sql`excluded.alarm_at`,
-      },
-    })
-    .prepare(),
-  earliest: db.select({ at: min(reservations.alarmAt) }).from(reservations).prepare(),
-  due: db.select({ id: reservations.id }).from(reservations).where(lte(reservations.alarmAt, param("until"))).orderBy(asc(reservations.alarmAt)).limit(param("limit")).prepare(),
-}));
+const statement = preparedOnce({
+  load: (db: ReservationDb) =>
+    db.select().from(reservations).where(eq(reservations.id, param("id"))).prepare(),
+  save: (db: ReservationDb) =>
+    db
+      .insert(reservations)
+      .values({
+        id: param("id"),
+        phase: param("phase"),
+        reason: param("reason"),
+        ttlSeconds: param("ttl_seconds"),
+        expiresAt: param("expires_at"),
+        createdBy: param("created_by"),
+        createdAt: param("created_at"),
+        lines: param("lines"),
+        idempotencyKey: param("idempotency_key"),
+        fingerprint: param("fingerprint"),
+        attempt: param("attempt"),
+        retries: param("retries"),
+        closedBy: param("closed_by"),
+        closedKey: param("closed_key"),
+        updatedAt: param("updated_at"),
+        alarmAt: param("alarm_at"),
+      })
+      .onConflictDoUpdate({
+        target: reservations.id,
+        // Everything but the id is replaced by the saved record.
+        set: {
+          phase: sql`excluded.phase`,
+          reason: sql`excluded.reason`,
+          ttlSeconds: sql`excluded.ttl_seconds`,
+          expiresAt: sql`excluded.expires_at`,
+          createdBy: sql`excluded.created_by`,
+          createdAt: sql`excluded.created_at`,
+          lines: sql`excluded.lines`,
+          idempotencyKey: sql`excluded.idempotency_key`,
+          fingerprint: sql`excluded.fingerprint`,
+          attempt: sql`excluded.attempt`,
+          retries: sql`excluded.retries`,
+          closedBy: sql`excluded.closed_by`,
+          closedKey: sql`excluded.closed_key`,
+          updatedAt: sql`excluded.updated_at`,
+          alarmAt: sql`excluded.alarm_at`,
+        },
+      })
+      .prepare(),
+  earliest: (db: ReservationDb) =>
+    db.select({ at: min(reservations.alarmAt) }).from(reservations).prepare(),
+  due: (db: ReservationDb) =>
+    db.select({ id: reservations.id }).from(reservations).where(lte(reservations.alarmAt, param("until"))).orderBy(asc(reservations.alarmAt)).limit(param("limit")).prepare(),
+});
 
 export function loadReservation(db: ReservationDb, id: string): StoredReservation | undefined {
-  const row = statements(db).load.get({ id });
+  const row = statement(db, "load").get({ id });
   if (!row) return undefined;
   return {
     id: row.id,
@@ -87,7 +91,7 @@ export function loadReservation(db: ReservationDb, id: string): StoredReservatio
 
 /** Saves a reservation with the time it next needs work (null when it is finished). */
 export function saveReservation(db: ReservationDb, record: StoredReservation, now: string, alarm_at: number | null): void {
-  statements(db).save.run({
+  statement(db, "save").run({
     id: record.id,
     phase: record.phase,
     reason: record.reason,
@@ -109,7 +113,7 @@ export function saveReservation(db: ReservationDb, record: StoredReservation, no
 
 /** The earliest time any reservation here needs work: what the object's alarm is set to. */
 export function earliestAlarmAt(db: ReservationDb): number | null {
-  return statements(db).earliest.get()?.at ?? null;
+  return statement(db, "earliest").get()?.at ?? null;
 }
 
 /**
@@ -120,5 +124,5 @@ export function dueReservationIds(db: ReservationDb, now_ms: number, limit: numb
   const earliest = earliestAlarmAt(db);
   if (earliest === null) return [];
   const until = Math.max(now_ms, earliest);
-  return statements(db).due.all({ until, limit }).map((row) => row.id);
+  return statement(db, "due").all({ until, limit }).map((row) => row.id);
 }
