@@ -34,6 +34,9 @@ export const ledgerRows = sqliteTable(
     index("ledger_rows_reason_seq").on(table.reason, table.seq),
     index("ledger_rows_type_seq").on(table.type, table.seq),
     index("ledger_rows_location_seq").on(table.locationId, table.seq),
+    // Rows still waiting for the hash backfill. Partial, so it stays empty once they are linked,
+    // and an object's start-up check for them costs one lookup instead of a scan of the ledger.
+    index("ledger_rows_unhashed").on(table.seq).where(sql`${table.hash} IS NULL`),
   ],
 );
 

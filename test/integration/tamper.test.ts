@@ -215,6 +215,19 @@ describe("upgrading a ledger written before the hash chain", () => {
     await postTransaction(product, { type: "ADD", quantity: 1 });
     expect(await verify(product)).toMatchObject({ ok: true, rows_checked: 8 });
   });
+
+  it("finds rows waiting for the backfill through a partial index, not a scan of the ledger, every time an object starts", async () => {
+    const product = await ledgerOf(3, "unhashed");
+    const plan = await runInDurableObject<ProductLedger, string>(ledgerStub(product), (_i, state) =>
+      state.storage.sql
+        .exec("EXPLAIN QUERY PLAN SELECT min(seq) FROM ledger_rows WHERE hash IS NULL")
+        .toArray()
+        .map((row) => String(row.detail))
+        .join("\n"),
+    );
+    expect(plan).toContain("ledger_rows_unhashed");
+    expect(plan).not.toMatch(/SCAN ledger_rows(?! USING)/);
+  });
 });
 
 describe("the hash chain in D1", () => {

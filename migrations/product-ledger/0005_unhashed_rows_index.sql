@@ -1,0 +1,1 @@
+CREATE INDEX `ledger_rows_unhashed` ON `ledger_rows` (`seq`) WHERE "ledger_rows"."hash" IS NULL;
