@@ -113,7 +113,16 @@ async function main() {
     const lines = ["res-a", "res-b", "res-c"];
     for (const product of lines) await post(url, `/v1/products/${product}/transactions`, { type: "ADD", quantity: 1_000_000_000, reason: "stock" });
     await warmReservationObjects(url);
-    record("3-line reservation, sequential (latency)", 1, load(url, "reservation", 1, { products: lines }, { probe: true }));
+    // The reservation is compared with single writes probed beside it, in alternating rounds,
+    // so that the ratio is not skewed by the machine's drift or by the objects created since.
+    const writeProbes = [];
+    const reservationProbes = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      writeProbes.push(load(url, "hot-writes", 1, { product: "hot-1" }, { probe: true }));
+      reservationProbes.push(load(url, "reservation", 1, { products: lines }, { probe: true }));
+    }
+    record("single write, sequential, beside the reservations (latency)", 1, median(writeProbes));
+    record("3-line reservation, sequential (latency)", 1, median(reservationProbes));
     const pairs = load(url, "reservation-commit", 8, { products: lines });
     record("3-line reservation + commit (pairs)", 8, { ...pairs, ops_per_second: pairs.ops_per_second / 2 }, "pairs/s");
     record("webhook order.placed, 3 lines", 8, load(url, "webhook-order", 8, { source: "bench-oms", secret: BENCH_WEBHOOK_SECRET, products: ["wh-a", "wh-b", "wh-c"] }));
@@ -193,7 +202,7 @@ function report(versions) {
   }
   const readRatio = find(`stock read, ledger of ${LONG_LEDGER_ROWS}`).p50_ms / Math.max(find("stock read, ledger of 10 rows").p50_ms, 0.001);
   checks.push({ target: `stock read p50 at ${LONG_LEDGER_ROWS} rows <= 1.1x at 10 rows`, value: `${readRatio.toFixed(2)}x`, pass: readRatio <= 1.1 });
-  const reservationRatio = find("3-line reservation, sequential").p50_ms / Math.max(find("hot product writes, sequential").p50_ms, 0.001);
+  const reservationRatio = find("3-line reservation, sequential").p50_ms / Math.max(find("single write, sequential, beside").p50_ms, 0.001);
   checks.push({ target: "3-line reservation p50 <= 2x a single write p50", value: `${reservationRatio.toFixed(2)}x`, pass: reservationRatio <= 2 });
   const exportRate = find("export to D1").ops_per_second;
   checks.push({ target: "export >= 20,000 rows/s", value: `${exportRate.toFixed(0)} rows/s`, pass: exportRate >= 20_000 });
