@@ -3,7 +3,7 @@
 // costs 2-3x), local D1 migrated, state persisted to a fresh temporary folder.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Miniflare } from "miniflare";
@@ -44,19 +44,55 @@ export async function startService(outdir, { port = 0 } = {}) {
   return service;
 }
 
-/** A Miniflare on loopback with its state in a fresh temporary folder, removed on dispose. */
+/**
+ * A Miniflare on loopback with its state in a fresh temporary folder, removed on dispose. `pid`
+ * is its workerd process (Linux only, else null), whose CPU time the benchmark reads.
+ */
 async function launch(options) {
   const persist = mkdtempSync(path.join(tmpdir(), `ledger-bench-${options.name}-`));
+  const before = workerdPids();
   const mf = new Miniflare({ ...options, defaultPersistRoot: persist, host: "127.0.0.1" });
   const url = (await mf.ready).toString().replace(/\/$/, "");
+  const started = [...workerdPids()].filter((pid) => !before.has(pid));
   return {
     url,
     mf,
+    pid: started.length === 1 ? started[0] : null,
     async dispose() {
       await mf.dispose();
       rmSync(persist, { recursive: true, force: true });
     },
   };
+}
+
+/** Running workerd processes, by /proc (an empty set where there is no /proc). */
+function workerdPids() {
+  if (!existsSync("/proc")) return new Set();
+  const pids = new Set();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const command = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      if (path.basename(command[0] ?? "") === "workerd" && command.includes("serve")) pids.add(entry);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
+}
+
+/**
+ * CPU time (user + system) a process has used, in milliseconds, or null when unknown. /proc
+ * counts in clock ticks, which are 10 ms on Linux (USER_HZ = 100).
+ */
+export function cpuMillis(pid) {
+  if (pid === null) return null;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return null;
+  }
 }
 
 async function migrateD1(db) {
