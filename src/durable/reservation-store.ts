@@ -1,6 +1,6 @@
 // Load and save the reservations a Reservation object holds, and find the ones whose time has
 // come. Synchronous SQLite via drizzle.
-import { asc, eq, lte, min, sql } from "drizzle-orm";
+import { asc, eq, isNotNull, lte, min, sql } from "drizzle-orm";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
 import type { ReservationLine, ReservationRecord } from "../ledger/reservations";
 import { preparedOnce } from "../lib/prepared-once";
@@ -62,8 +62,17 @@ const statement = preparedOnce({
         },
       })
       .prepare(),
+  // The WHERE lets SQLite answer from the partial index instead of reading every finished row.
   earliest: (db: ReservationDb) =>
-    db.select({ at: min(reservations.alarmAt) }).from(reservations).prepare(),
+    db.select({ at: min(reservations.alarmAt) }).from(reservations).where(isNotNull(reservations.alarmAt)).prepare(),
+  retries: (db: ReservationDb) =>
+    db.select({ retries: reservations.retries }).from(reservations).where(eq(reservations.id, param("id"))).prepare(),
+  defer: (db: ReservationDb) =>
+    db
+      .update(reservations)
+      .set({ alarmAt: sql`${param("alarm_at")}`, retries: sql`${param("retries")}` })
+      .where(eq(reservations.id, param("id")))
+      .prepare(),
   due: (db: ReservationDb) =>
     db.select({ id: reservations.id }).from(reservations).where(lte(reservations.alarmAt, param("until"))).orderBy(asc(reservations.alarmAt)).limit(param("limit")).prepare(),
 });
@@ -125,4 +134,16 @@ export function dueReservationIds(db: ReservationDb, now_ms: number, limit: numb
   if (earliest === null) return [];
   const until = Math.max(now_ms, earliest);
   return statement(db, "due").all({ until, limit }).map((row) => row.id);
+}
+
+/**
+ * Postpones a reservation whose step failed in a way its phase does not cover (a bug, a storage
+ * error): one more retry counted, and its next alarm time backed off by it. Reads only the
+ * retry count, so it works even when the rest of the row cannot be read.
+ */
+export function deferReservation(db: ReservationDb, id: string, alarm_at: (retries: number) => number): void {
+  const row = statement(db, "retries").get({ id });
+  if (row === undefined) return;
+  const retries = row.retries + 1;
+  statement(db, "defer").run({ id, alarm_at: alarm_at(retries), retries });
 }

@@ -12,20 +12,21 @@ import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../migrations/reservation/migrations.js";
-import { PRODUCT_FANOUT_MAX, RESERVATION_ALARM_BATCH_MAX } from "../ledger/constants";
+import { PRODUCT_FANOUT_MAX, RESERVATION_ALARM_BATCH_MAX, RESERVATION_ALARM_PRODUCT_CALLS_MAX } from "../ledger/constants";
 import type { Shortage } from "../ledger/holds";
 import {
   isExpired,
   linesByProduct,
   nextAlarmAt,
   publicStatus,
+  retryDelayMs,
   type ReservationLine,
   type ReservationPhase,
   type ReservationStatus,
 } from "../ledger/reservations";
 import { settleBounded } from "../lib/map-bounded";
 import type { StepResult } from "./product-ledger";
-import { dueReservationIds, earliestAlarmAt, loadReservation, saveReservation, type ReservationDb, type StoredReservation } from "./reservation-store";
+import { deferReservation, dueReservationIds, earliestAlarmAt, loadReservation, saveReservation, type ReservationDb, type StoredReservation } from "./reservation-store";
 import { reservationSchema } from "./reservation-tables";
 
 export const EXPIRY_PRINCIPAL = "system:expiry";
@@ -119,20 +120,34 @@ export class Reservation extends DurableObject<Env> {
    * each reservation here whose time has come (a bounded batch; the rest right after).
    */
   override async alarm(): Promise<void> {
-    const due = dueReservationIds(this.db, Date.now(), RESERVATION_ALARM_BATCH_MAX);
-    const results = await settleBounded(due, PRODUCT_FANOUT_MAX, (id) => this.serialized(id, () => this.wake(id)));
+    let product_calls = 0;
+    for (const id of dueReservationIds(this.db, Date.now(), RESERVATION_ALARM_BATCH_MAX)) {
+      try {
+        const record = loadReservation(this.db, id);
+        if (record === undefined) continue;
+        const products = linesByProduct(record.lines).size;
+        if (product_calls > 0 && product_calls + products > RESERVATION_ALARM_PRODUCT_CALLS_MAX) break;
+        product_calls += products;
+        await this.serialized(id, () => this.wake(id));
+      } catch (error) {
+        // A bug or a storage error in one reservation: logged, and that one alone is retried
+        // later with backoff, so it neither spins the alarm nor holds up the others.
+        console.error(JSON.stringify({ level: "error", message: "reservation step failed unexpectedly; retrying later", reservation_id: id, error: String(error) }));
+        deferReservation(this.db, id, (retries) => Date.now() + retryDelayMs(retries));
+      }
+    }
     await this.scheduleAlarm();
-    // Anything but a product being unreachable (which our own backoff retries) is a bug: let the
-    // platform retry the alarm, and see it in the logs.
-    const failed = results.find((result) => result.status === "rejected");
-    if (failed?.status === "rejected") throw failed.reason;
   }
 
   /** One reservation's due work: expire it, undo a crashed creation, or retry an unfinished step. */
   private async wake(id: string): Promise<void> {
     let record = loadReservation(this.db, id);
     if (!record) return;
-    if (record.phase === "held" && isExpired(record, this.now())) record = this.transition(record, "expiring", EXPIRY_PRINCIPAL, `expiry:${record.id}`);
+    if (record.phase === "held" && isExpired(record, this.now())) {
+      // Saved before any product is called, like every phase.
+      record = this.transition(record, "expiring", EXPIRY_PRINCIPAL, `expiry:${record.id}`);
+      await this.save(record);
+    }
     record = await this.abortPending(record);
     try {
       await this.finish(record);

@@ -1,7 +1,8 @@
 // The statements every write runs, as fixed SQL on the object's storage. drizzle builds SQL text
 // on every call; on the write path that building cost more than the statements themselves, so
-// these few use constant strings (workerd caches a statement per distinct text). Everything
-// else (schema, migrations, reads, reservations, export) goes through drizzle.
+// these few use constant strings (workerd caches a statement per distinct text). The rest goes
+// through drizzle (the frequent queries as prepared statements: src/lib/prepared-once.ts),
+// except the export's encoded pages (export-store.ts).
 // Synchronous: for use inside transactionSync.
 
 import { GENESIS_HASH } from "../ledger/hash-chain";

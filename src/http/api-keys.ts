@@ -17,7 +17,7 @@ export function roleAllows(granted: Role, required: Role): boolean {
 const apiKeysSchema = z.array(
   z.strictObject({
     // Becomes created_by on every row the key writes: valid Unicode, like all stored text.
-    principal: z.string().min(1).max(128).refine((text) => text.isWellFormed()),
+    principal: z.string().min(1).max(128).refine((text) => text.isWellFormed(), { message: "must be valid Unicode" }),
     role: z.enum(ROLES),
     token_sha256: z.string().regex(/^[0-9a-f]{64}$/i),
   }),

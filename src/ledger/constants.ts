@@ -51,8 +51,14 @@ export const RESERVATION_TTL_SECONDS_DEFAULT = 900;
  * deployment that holds reservations.
  */
 export const RESERVATION_SHARDS = 64;
-/** Reservations one alarm run works on; the rest are picked up by the next run, right after. */
+/**
+ * One alarm run of a Reservation object works on at most this many due reservations, one after
+ * another, and stops earlier once their product calls would pass RESERVATION_ALARM_PRODUCT_CALLS_MAX
+ * (a run is one invocation, with a bounded number of subrequests). The next run takes the rest,
+ * right after.
+ */
 export const RESERVATION_ALARM_BATCH_MAX = 50;
+export const RESERVATION_ALARM_PRODUCT_CALLS_MAX = 500;
 
 /**
  * A reservation whose creation did not finish (the coordinating object crashed between two

@@ -1,10 +1,13 @@
 // Reservations share RESERVATION_SHARDS objects. These tests put several reservations in one
 // object on purpose and check that each keeps its own lifecycle and its own alarm time.
 import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Reservation } from "../../src/durable/reservation";
 import { RESERVATION_ALARM_BATCH_MAX } from "../../src/ledger/constants";
 import { reservationShard } from "../../src/ledger/reservations";
+import initMigration from "../../migrations/reservation/0000_init.sql";
+import shardMigration from "../../migrations/reservation/0002_drop_single_reservation.sql";
 import { freshProductId, getStock, postTransaction } from "../helpers/http";
 import { closeReservation, createReservation, reservationPhase, reservationStatus, reservationStub, waitFor } from "../helpers/reservations";
 
@@ -79,5 +82,73 @@ describe("reservations sharing one object", () => {
     // Every unit came back exactly once.
     expect((await getStock(product)).body).toMatchObject({ on_hand: 1_000, reserved: 0, available: 1_000 });
     expect(await alarmOf(ids[0]!)).toBeNull();
+  });
+});
+
+describe("moving reservations stored one per object into the shared table (migration 0002)", () => {
+  it("copies the old row with the time it next needs work, and drops the old table", async () => {
+    // A fresh object stands in for one created before sharding: give it back the old table and
+    // rows, then run the migration's statements against it.
+    const legacy = env.RESERVATION.getByName(`legacy-${crypto.randomUUID()}`);
+    const moved = await runInDurableObject<Reservation, { id: string; phase: string; alarm_at: number | null }[]>(legacy, (_instance, state) => {
+      const sql = state.storage.sql;
+      sql.exec(String(initMigration).split("--> statement-breakpoint")[0]!);
+      const insert = (id: string, phase: string, expires_at: string) =>
+        sql.exec(
+          "INSERT INTO reservation (singleton, id, phase, reason, ttl_seconds, expires_at, created_by, created_at, lines, idempotency_key, fingerprint, attempt, retries, closed_by, closed_key, updated_at) VALUES (1, ?, ?, 'checkout', 900, ?, 'p', '2026-11-27T00:00:00.000Z', '[]', 'k', 'f', 1, 0, NULL, NULL, '2026-11-27T00:00:00.000Z')",
+          id,
+          phase,
+          expires_at,
+        );
+      insert("old-held", "held", "2026-11-27T00:15:00.250Z");
+      for (const statement of String(shardMigration).split("--> statement-breakpoint")) sql.exec(statement);
+      const tables = sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'reservation'").toArray();
+      expect(tables).toEqual([]);
+      return sql.exec("SELECT id, phase, alarm_at FROM reservations WHERE id LIKE 'old-%'").toArray() as { id: string; phase: string; alarm_at: number | null }[];
+    });
+    // A held one wakes at its expiry, to the millisecond.
+    expect(moved).toEqual([{ id: "old-held", phase: "held", alarm_at: Date.parse("2026-11-27T00:15:00.250Z") }]);
+  });
+
+  it.each([
+    ["pending", 0],
+    ["committing", 0],
+    ["committed", null],
+    ["failed", null],
+  ])("gives a %s row the alarm time %s (due now while unfinished, none once final)", async (phase, alarm_at) => {
+    const legacy = env.RESERVATION.getByName(`legacy-${crypto.randomUUID()}`);
+    const moved = await runInDurableObject<Reservation, unknown>(legacy, (_instance, state) => {
+      const sql = state.storage.sql;
+      sql.exec(String(initMigration).split("--> statement-breakpoint")[0]!);
+      sql.exec(
+        "INSERT INTO reservation (singleton, id, phase, reason, ttl_seconds, expires_at, created_by, created_at, lines, idempotency_key, fingerprint, attempt, retries, closed_by, closed_key, updated_at) VALUES (1, 'old', ?, 'checkout', 900, '2026-11-27T00:15:00.000Z', 'p', '2026-11-27T00:00:00.000Z', '[]', 'k', 'f', 1, 0, NULL, NULL, '2026-11-27T00:00:00.000Z')",
+        phase,
+      );
+      for (const statement of String(shardMigration).split("--> statement-breakpoint")) sql.exec(statement);
+      return sql.exec("SELECT alarm_at FROM reservations WHERE id = 'old'").one().alarm_at;
+    });
+    expect(moved).toBe(alarm_at);
+  });
+});
+
+describe("a reservation whose step fails unexpectedly", () => {
+  it("is retried later with backoff, while the other reservations of its object still expire, and the alarm does not spin", async () => {
+    const product = await stocked(10);
+    const [broken, fine] = idsInOneShard(2) as [string, string];
+    for (const id of [broken, fine]) expect((await createReservation({ reservation_id: id, ttl_seconds: 1, lines: [{ product_id: product, quantity: 1 }] })).status).toBe(201);
+    // A row that cannot be read (a stand-in for a bug or a storage error in one reservation).
+    await runInDurableObject<Reservation, void>(reservationStub(broken), (_instance, state) => {
+      state.storage.sql.exec("UPDATE reservations SET lines = 'not json' WHERE id = ?", broken);
+    });
+    await waitFor(async () => (await reservationPhase(fine)) === "expired", 10_000, 100);
+    const after = await runInDurableObject<Reservation, { retries: number; alarm_at: number; alarm: number | null; now: number }>(reservationStub(broken), async (_instance, state) => {
+      const row = state.storage.sql.exec("SELECT retries, alarm_at FROM reservations WHERE id = ?", broken).one() as { retries: number; alarm_at: number };
+      return { ...row, alarm: await state.storage.getAlarm(), now: Date.now() };
+    });
+    expect(after.retries).toBeGreaterThanOrEqual(1);
+    // Backed off into the future, and the object's alarm waits for it rather than firing again at once.
+    expect(after.alarm_at).toBeGreaterThan(after.now);
+    expect(after.alarm).toBe(after.alarm_at);
+    expect((await getStock(product)).body).toMatchObject({ reserved: 1 });
   });
 });
