@@ -75,12 +75,20 @@ export class Reservation extends DurableObject<Env> {
    * chains, is the truth). An entry is removed once its chain has nothing left to run.
    */
   private readonly queues = new Map<string, Promise<unknown>>();
+  /**
+   * When the object's alarm is set, as far as this instance knows (null: none). It is never
+   * later than the earliest alarm_at of the rows: a save that moves a row's time earlier moves
+   * the alarm too; one that moves it later, or ends it, leaves the alarm early, and that run,
+   * finding little or nothing due, sets it exactly. So a save costs no extra read or alarm write.
+   */
+  private alarmAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.db = drizzle(ctx.storage, { schema: reservationSchema });
     void ctx.blockConcurrencyWhile(async () => {
       await migrate(this.db, migrations);
+      this.alarmAt = await ctx.storage.getAlarm();
     });
   }
 
@@ -120,6 +128,8 @@ export class Reservation extends DurableObject<Env> {
    * each reservation here whose time has come (a bounded batch; the rest right after).
    */
   override async alarm(): Promise<void> {
+    // The alarm that fired is spent; saves during this run may set another.
+    this.alarmAt = null;
     let product_calls = 0;
     for (const id of dueReservationIds(this.db, Date.now(), RESERVATION_ALARM_BATCH_MAX)) {
       try {
@@ -252,7 +262,6 @@ export class Reservation extends DurableObject<Env> {
     const done = FINAL_PHASE[record.phase];
     if (done === undefined) {
       // Nothing to finish (held, or already final): its saved alarm time stands.
-      await this.scheduleAlarm();
       return record;
     }
     const groups = [...linesByProduct(record.lines)];
@@ -294,15 +303,25 @@ export class Reservation extends DurableObject<Env> {
     return { ...record, phase, closed_by, closed_key, retries: 0 };
   }
 
-  /** Saves the record with the time it next needs work, and moves the object's alarm to match. */
+  /** Saves the record with the time it next needs work, and moves the object's alarm earlier if that is sooner. */
   private async save(record: StoredReservation): Promise<void> {
-    saveReservation(this.db, record, this.now(), nextAlarmAt(record, Date.now()));
-    await this.scheduleAlarm();
+    const now_ms = Date.now();
+    const at = nextAlarmAt(record, now_ms);
+    saveReservation(this.db, record, this.now(), at);
+    if (at === null) return;
+    // An alarm whose time has passed is firing, or was removed by something else: set it again
+    // (still overdue, so it runs now and then sets itself exactly).
+    const overdue = this.alarmAt !== null && this.alarmAt <= now_ms;
+    if (this.alarmAt === null || at < this.alarmAt || overdue) {
+      this.alarmAt = this.alarmAt === null ? at : Math.min(at, this.alarmAt);
+      await this.ctx.storage.setAlarm(this.alarmAt);
+    }
   }
 
-  /** The object's one alarm: the earliest time any of its reservations needs work. */
+  /** Sets the object's one alarm exactly: the earliest time any of its reservations needs work. */
   private async scheduleAlarm(): Promise<void> {
     const at = earliestAlarmAt(this.db);
+    this.alarmAt = at;
     if (at === null) await this.ctx.storage.deleteAlarm();
     else await this.ctx.storage.setAlarm(at);
   }
