@@ -76,10 +76,11 @@ export class Reservation extends DurableObject<Env> {
    */
   private readonly queues = new Map<string, Promise<unknown>>();
   /**
-   * When the object's alarm is set, as far as this instance knows (null: none). It is never
-   * later than the earliest alarm_at of the rows: a save that moves a row's time earlier moves
-   * the alarm too; one that moves it later, or ends it, leaves the alarm early, and that run,
-   * finding little or nothing due, sets it exactly. So a save costs no extra read or alarm write.
+   * When the object's alarm is set, as far as this instance knows (null: unknown or none, and
+   * the next save sets it exactly). It is never later than the earliest alarm_at of the rows: a
+   * save that moves a row's time earlier moves the alarm too; one that moves it later, or ends
+   * it, leaves the alarm early, and that run, finding little or nothing due, sets it exactly.
+   * So most saves cost no extra read or alarm write.
    */
   private alarmAt: number | null = null;
 
@@ -309,11 +310,16 @@ export class Reservation extends DurableObject<Env> {
     const at = nextAlarmAt(record, now_ms);
     saveReservation(this.db, record, this.now(), at);
     if (at === null) return;
+    if (this.alarmAt === null) {
+      // Unknown (no alarm, or an alarm run in progress whose rows are still due): set it exactly,
+      // so a run that dies before it finishes leaves the alarm at its due rows, not at this one's.
+      await this.scheduleAlarm();
+      return;
+    }
     // An alarm whose time has passed is firing, or was removed by something else: set it again
     // (still overdue, so it runs now and then sets itself exactly).
-    const overdue = this.alarmAt !== null && this.alarmAt <= now_ms;
-    if (this.alarmAt === null || at < this.alarmAt || overdue) {
-      this.alarmAt = this.alarmAt === null ? at : Math.min(at, this.alarmAt);
+    if (at < this.alarmAt || this.alarmAt <= now_ms) {
+      this.alarmAt = Math.min(at, this.alarmAt);
       await this.ctx.storage.setAlarm(this.alarmAt);
     }
   }
