@@ -33,6 +33,24 @@ export interface Stock {
   updated_at: string | null;
 }
 
+export interface LocationStock {
+  location_id: string;
+  on_hand: number;
+  reserved: number;
+  available: number;
+}
+
+export interface StockWithLocations extends Stock {
+  locations: LocationStock[];
+  derived?: true;
+}
+
+/** One page of GET /v1/products/{id}/transactions. */
+export interface TransactionPage {
+  data: Transaction[];
+  next_after: number | null;
+}
+
 export interface FieldError {
   path: string;
   message: string;

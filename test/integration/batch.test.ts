@@ -3,7 +3,7 @@
 // Storage is shared by the tests of this file, so every test uses its own product ids and keys.
 import { describe, expect, it } from "vitest";
 import type { TestRole } from "../helpers/tokens";
-import { call, freshKey, freshProductId, getStock, postTransaction } from "../helpers/http";
+import { call, freshKey, freshProductId, historyRows, postTransaction, stockOf } from "../helpers/http";
 import { rawState, sumsFromRows } from "../helpers/ledger-object";
 import { expectProblem, RFC3339_MS, UUID, type Problem, type Stock, type Transaction } from "../helpers/wire";
 
@@ -56,18 +56,6 @@ function expectItemProblem(result: ItemResult, status: number, code: string): Pr
   expect(result.transaction).toBeUndefined();
   expect(result.error).toMatchObject({ status, code, type: expect.any(String), title: expect.any(String), detail: expect.any(String) });
   return result.error!;
-}
-
-async function stockOf(product_id: string) {
-  const { status, body } = await getStock(product_id);
-  expect(status).toBe(200);
-  return body;
-}
-
-async function history(product_id: string): Promise<Transaction[]> {
-  const response = await call("GET", `/v1/products/${encodeURIComponent(product_id)}/transactions?limit=500`, { role: "reader" });
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { data: Transaction[] }).data;
 }
 
 /** The product's cache equals the sums of its raw rows, with seq 1..n and no gaps. */
@@ -197,7 +185,7 @@ describe("applying a batch", () => {
     const aRows = results.filter((result) => result.transaction!.product_id === a).map((result) => result.transaction!);
     expect(aRows.map((row) => row.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(aRows.map((row) => row.quantity)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
-    expect((await history(a)).map((row) => row.quantity)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect((await historyRows(a)).map((row) => row.quantity)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(await stockOf(a)).toMatchObject({ on_hand: 210, version: 20 });
     expect(await stockOf(b)).toMatchObject({ on_hand: 20, version: 20 });
     await expectConsistent(a);
@@ -251,7 +239,7 @@ describe("applying a batch", () => {
     const byAdmin = await batch([{ product_id: product, type: "ADD", quantity: 1 }], { role: "admin" });
     expect(byWriter[0]!.transaction).toMatchObject({ created_by: "test-writer", actor: "picker-3" });
     expect(byAdmin[0]!.transaction).toMatchObject({ created_by: "test-admin", actor: null });
-    expect((await history(product)).map((row) => [row.created_by, row.actor])).toEqual([
+    expect((await historyRows(product)).map((row) => [row.created_by, row.actor])).toEqual([
       ["test-writer", "picker-3"],
       ["test-admin", null],
     ]);

@@ -2,29 +2,12 @@
 // refusals, idempotency, optimistic concurrency, stock reads (current, conditional, past) and history.
 // Storage is shared by the tests of this file, so every test uses its own product id.
 import { describe, expect, it } from "vitest";
-import { call, freshKey, freshProductId, getStock, postTransaction, type TransactionInput } from "../helpers/http";
-import { expectProblem, RFC3339_MS, UUID, type Problem, type Stock, type Transaction } from "../helpers/wire";
-
-interface LocationStock {
-  location_id: string;
-  on_hand: number;
-  reserved: number;
-  available: number;
-}
-
-interface StockWithLocations extends Stock {
-  locations: LocationStock[];
-  derived?: true;
-}
+import { call, freshKey, freshProductId, getStock, historyOf, postTransaction, stockOf, type TransactionInput } from "../helpers/http";
+import { expectProblem, RFC3339_MS, UUID, type Problem, type Stock, type StockWithLocations, type Transaction } from "../helpers/wire";
 
 interface WriteBody {
   transaction: Transaction;
   stock: Stock;
-}
-
-interface Page {
-  data: Transaction[];
-  next_after: number | null;
 }
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -39,21 +22,9 @@ async function write(product_id: string, input: TransactionInput, key = freshKey
   return JSON.parse(text) as WriteBody;
 }
 
-async function stockOf(product_id: string, query = ""): Promise<StockWithLocations> {
-  const { status, body } = await getStock(product_id, query);
-  expect(status).toBe(200);
-  return body as unknown as StockWithLocations;
-}
-
 /** GET a product's stock as the raw response, body unread. */
 function stockResponse(product_id: string, query = ""): Promise<Response> {
   return call("GET", `/v1/products/${encodeURIComponent(product_id)}/stock${query}`, { role: "reader" });
-}
-
-async function history(product_id: string, query = ""): Promise<Page> {
-  const response = await call("GET", `/v1/products/${encodeURIComponent(product_id)}/transactions${query}`, { role: "reader" });
-  expect(response.status).toBe(200);
-  return (await response.json()) as Page;
 }
 
 /** The transaction object every write answers with, for a writer-token write to the default location. */
@@ -172,7 +143,7 @@ describe("writing each transaction type", () => {
     });
     expect(asAdmin.status).toBe(201);
     expect(((await asAdmin.json()) as WriteBody).transaction).toMatchObject({ created_by: "test-admin", actor: "test-writer" });
-    const page = await history(product);
+    const page = await historyOf(product);
     expect(page.data.map((row) => [row.created_by, row.actor])).toEqual([
       ["test-writer", "user-42"],
       ["test-admin", "test-writer"],
@@ -189,7 +160,7 @@ describe("writing each transaction type", () => {
     const after = await stockOf(product);
     expect(after.version).toBe(2);
     expect(after.available).toBe(3);
-    expect((await history(product)).data).toHaveLength(2);
+    expect((await historyOf(product)).data).toHaveLength(2);
   });
 
   it("refuses a RESERVE beyond available with 409 insufficient_stock", async () => {
@@ -285,7 +256,7 @@ describe("idempotency", () => {
     const read = await stockOf(product);
     expect(read.version).toBe(1);
     expect(read.on_hand).toBe(4);
-    const page = await history(product);
+    const page = await historyOf(product);
     expect(page.data).toHaveLength(1);
     expect(page.data[0]).toEqual(firstBody.transaction);
   });
@@ -624,7 +595,7 @@ describe("history", () => {
     written.push((await write(product, { type: "ADD", quantity: 10, reason: "po-1" })).transaction);
     written.push((await write(product, { type: "RESERVE", quantity: 2, reason: "cart-1" })).transaction);
     written.push((await write(product, { type: "ADJUST", on_hand: 7, reason: "count-1" })).transaction);
-    const page = await history(product);
+    const page = await historyOf(product);
     expect(page).toEqual({ data: written, next_after: null });
     expect(page.data.map((row) => row.seq)).toEqual([1, 2, 3]);
   });
@@ -632,24 +603,24 @@ describe("history", () => {
   it("pages with after and limit, giving next_after until the last page, where it is null", async () => {
     const product = freshProductId();
     for (let i = 0; i < 5; i++) await write(product, { type: "ADD", quantity: i + 1 });
-    const first = await history(product, "?limit=2");
+    const first = await historyOf(product, "?limit=2");
     expect(first.data.map((row) => row.seq)).toEqual([1, 2]);
     expect(first.next_after).toBe(2);
-    const second = await history(product, `?limit=2&after=${first.next_after}`);
+    const second = await historyOf(product, `?limit=2&after=${first.next_after}`);
     expect(second.data.map((row) => row.seq)).toEqual([3, 4]);
     expect(second.next_after).toBe(4);
-    const third = await history(product, `?limit=2&after=${second.next_after}`);
+    const third = await historyOf(product, `?limit=2&after=${second.next_after}`);
     expect(third.data.map((row) => row.seq)).toEqual([5]);
     expect(third.next_after).toBeNull();
-    const exact = await history(product, "?limit=2&after=3");
+    const exact = await historyOf(product, "?limit=2&after=3");
     expect(exact.data.map((row) => row.seq)).toEqual([4, 5]);
     expect(exact.next_after).toBeNull();
-    const beyond = await history(product, "?after=5");
+    const beyond = await historyOf(product, "?after=5");
     expect(beyond).toEqual({ data: [], next_after: null });
   });
 
   it("answers an empty page for a product with no rows", async () => {
-    expect(await history(freshProductId())).toEqual({ data: [], next_after: null });
+    expect(await historyOf(freshProductId())).toEqual({ data: [], next_after: null });
   });
 
   it.each([["0"], ["501"], ["-1"], ["abc"], ["1.5"]])("answers 400 to limit=%s", async (limit) => {
@@ -660,7 +631,7 @@ describe("history", () => {
   it("accepts limit=500", async () => {
     const product = freshProductId();
     await write(product, { type: "ADD", quantity: 1 });
-    expect((await history(product, "?limit=500")).data).toHaveLength(1);
+    expect((await historyOf(product, "?limit=500")).data).toHaveLength(1);
   });
 
   it("filters by type, reason and location_id", async () => {
@@ -671,12 +642,12 @@ describe("history", () => {
     await write(product, { type: "REMOVE", quantity: 2, reason: "order-2", location_id: "wh-2" });
     await write(product, { type: "RETURN", quantity: 1, reason: "order-1" });
 
-    expect((await history(product, "?type=REMOVE")).data.map((row) => row.seq)).toEqual([3, 4]);
-    expect((await history(product, "?reason=order-1")).data.map((row) => row.seq)).toEqual([3, 5]);
-    expect((await history(product, "?location_id=wh-2")).data.map((row) => row.seq)).toEqual([2, 4]);
-    expect((await history(product, "?location_id=default")).data.map((row) => row.seq)).toEqual([1, 3, 5]);
-    expect((await history(product, "?type=REMOVE&location_id=wh-2")).data.map((row) => row.seq)).toEqual([4]);
-    expect((await history(product, "?type=ADJUST")).data).toEqual([]);
+    expect((await historyOf(product, "?type=REMOVE")).data.map((row) => row.seq)).toEqual([3, 4]);
+    expect((await historyOf(product, "?reason=order-1")).data.map((row) => row.seq)).toEqual([3, 5]);
+    expect((await historyOf(product, "?location_id=wh-2")).data.map((row) => row.seq)).toEqual([2, 4]);
+    expect((await historyOf(product, "?location_id=default")).data.map((row) => row.seq)).toEqual([1, 3, 5]);
+    expect((await historyOf(product, "?type=REMOVE&location_id=wh-2")).data.map((row) => row.seq)).toEqual([4]);
+    expect((await historyOf(product, "?type=ADJUST")).data).toEqual([]);
   });
 
   it("pages through a filtered history", async () => {
@@ -685,10 +656,10 @@ describe("history", () => {
       await write(product, { type: "ADD", quantity: 1 });
       await write(product, { type: "REMOVE", quantity: 1 });
     }
-    const first = await history(product, "?type=REMOVE&limit=2");
+    const first = await historyOf(product, "?type=REMOVE&limit=2");
     expect(first.data.map((row) => row.seq)).toEqual([2, 4]);
     expect(first.next_after).toBe(4);
-    const second = await history(product, `?type=REMOVE&limit=2&after=${first.next_after}`);
+    const second = await historyOf(product, `?type=REMOVE&limit=2&after=${first.next_after}`);
     expect(second.data.map((row) => row.seq)).toEqual([6]);
     expect(second.next_after).toBeNull();
   });

@@ -7,7 +7,7 @@ import { saveReservation } from "../../src/durable/reservation-store";
 import { RESERVATION_PENDING_TIMEOUT_MS } from "../../src/ledger/constants";
 import { drizzle } from "drizzle-orm/durable-sqlite";
 import { reservationSchema } from "../../src/durable/reservation-tables";
-import { call, freshProductId, getStock, postTransaction } from "../helpers/http";
+import { freshProductId, getStock, historyOf, postTransaction } from "../helpers/http";
 import { injectFailureAfterLedgerInsert, ledgerStub, rawState, sumsFromRows } from "../helpers/ledger-object";
 import { closeReservation, createReservation, reservationPhase, reservationStatus, reservationStub, waitFor } from "../helpers/reservations";
 
@@ -254,6 +254,3 @@ describe("failures halfway through a multi-product step", () => {
 });
 
 /** A product's history, ascending, as a reader sees it. */
-async function historyOf(product: string): Promise<{ data: { type: string; created_by: string; reservation_id: string | null }[] }> {
-  return (await call("GET", `/v1/products/${product}/transactions`, { role: "reader" })).json();
-}

@@ -3,7 +3,7 @@
 // Storage is shared by the tests of this file, so every test uses its own product and reservation ids.
 import { describe, expect, it } from "vitest";
 import type { TestRole } from "../helpers/tokens";
-import { call, freshKey, freshProductId, getStock, postTransaction } from "../helpers/http";
+import { call, freshKey, freshProductId, historyRows, postTransaction, stockOf } from "../helpers/http";
 import { expectProblem, RFC3339_MS, type Problem, type Transaction } from "../helpers/wire";
 import { rawState, sumsFromRows } from "../helpers/ledger-object";
 
@@ -84,18 +84,6 @@ async function expectStatus<T>(response: Response, status: number): Promise<T> {
 async function stock(product_id: string, quantity: number, location_id = "default"): Promise<void> {
   const response = await postTransaction(product_id, { type: "ADD", quantity, location_id });
   expect(response.status, await response.text()).toBe(201);
-}
-
-async function stockOf(product_id: string) {
-  const { status, body } = await getStock(product_id);
-  expect(status).toBe(200);
-  return body;
-}
-
-async function history(product_id: string): Promise<Transaction[]> {
-  const response = await call("GET", `/v1/products/${encodeURIComponent(product_id)}/transactions?limit=500`, { role: "reader" });
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { data: Transaction[] }).data;
 }
 
 /** The cache of a product equals the sums of its raw ledger rows, and nothing is reserved. */
@@ -209,7 +197,7 @@ describe("creating a reservation", () => {
 
     await created({ reservation_id, reason: "order-77", lines: [{ product_id: product, quantity: 4, location_id: "north" }] }, { role: "admin" });
 
-    const rows = await history(product);
+    const rows = await historyRows(product);
     expect(rows).toHaveLength(2);
     expect(rows[0]).toMatchObject({ seq: 1, type: "ADD", reservation_id: null });
     expect(rows[1]).toMatchObject({
@@ -389,11 +377,11 @@ describe("all or nothing under a shortage", () => {
     await expectNothingReserved(elsewhere, 10);
     await expectNothingReserved(alsoEnough, 10);
     for (const product of [enough, oneShort, empty, elsewhere, alsoEnough]) {
-      expectReservesGivenBack(await history(product), reservation_id);
+      expectReservesGivenBack(await historyRows(product), reservation_id);
     }
     // The short products refused the whole hold: they have no rows of the reservation at all.
     for (const product of [oneShort, empty, elsewhere]) {
-      expect((await history(product)).filter((row) => row.reservation_id === reservation_id)).toEqual([]);
+      expect((await historyRows(product)).filter((row) => row.reservation_id === reservation_id)).toEqual([]);
     }
     expect((await rawState(empty)).rows).toEqual([]);
 
@@ -474,7 +462,7 @@ describe("idempotency of creation", () => {
     expect(await expectStatus<Reservation>(replay, 200)).toEqual(first);
 
     expect(await stockOf(product)).toMatchObject({ on_hand: 10, reserved: 4, available: 6, version: 2 });
-    expect((await history(product)).filter((row) => row.type === "RESERVE")).toHaveLength(1);
+    expect((await historyRows(product)).filter((row) => row.type === "RESERVE")).toHaveLength(1);
   });
 
   it("replays the same key with an explicit reservation_id as 200 with the same reservation", async () => {
@@ -653,13 +641,13 @@ describe("committing a reservation", () => {
       { location_id: "south", on_hand: 1, reserved: 0, available: 1 },
     ]);
 
-    const aRows = (await history(a)).filter((row) => row.reservation_id === reservation_id);
+    const aRows = (await historyRows(a)).filter((row) => row.reservation_id === reservation_id);
     expect(aRows.map((row) => [row.type, row.quantity, row.delta, row.location_id])).toEqual([
       ["RESERVE", 3, -3, "default"],
       ["RELEASE", 3, 3, "default"],
       ["REMOVE", 3, -3, "default"],
     ]);
-    const bRows = (await history(b)).filter((row) => row.reservation_id === reservation_id && row.type !== "RESERVE");
+    const bRows = (await historyRows(b)).filter((row) => row.reservation_id === reservation_id && row.type !== "RESERVE");
     expect(bRows.map((row) => `${row.type}:${row.location_id}:${row.quantity}`).sort()).toEqual(
       ["RELEASE:north:2", "RELEASE:south:1", "REMOVE:north:2", "REMOVE:south:1"].sort(),
     );
@@ -681,7 +669,7 @@ describe("committing a reservation", () => {
     expect(second).toEqual(first);
     expect(second.status).toBe("committed");
     expect(await stockOf(product)).toMatchObject({ on_hand: 6, reserved: 0, available: 6, version: 4 });
-    expect((await history(product)).filter((row) => row.type === "REMOVE")).toHaveLength(1);
+    expect((await historyRows(product)).filter((row) => row.type === "REMOVE")).toHaveLength(1);
   });
 
   it("answers 409 reservation_not_active with status released when committing a released reservation", async () => {
@@ -695,7 +683,7 @@ describe("committing a reservation", () => {
     const problem = await expectProblem(await closeReservation("commit", reservation.id), 409, "reservation_not_active");
     expect(problem.reservation_status).toBe("released");
     expect(await stockOf(product)).toMatchObject({ on_hand: 10, reserved: 0, available: 10 });
-    expect((await history(product)).filter((row) => row.type === "REMOVE")).toEqual([]);
+    expect((await historyRows(product)).filter((row) => row.type === "REMOVE")).toEqual([]);
   });
 
   it("answers 404 not_found when committing or releasing an unknown reservation", async () => {
@@ -724,7 +712,7 @@ describe("releasing a reservation", () => {
     await expectNothingReserved(a, 10);
     await expectNothingReserved(b, 3);
     for (const product of [a, b]) {
-      const mine = (await history(product)).filter((row) => row.reservation_id === reservation_id);
+      const mine = (await historyRows(product)).filter((row) => row.reservation_id === reservation_id);
       expect(mine.map((row) => row.type)).toEqual(["RESERVE", "RELEASE"]);
       expect(mine[1]!.quantity).toBe(3);
     }
@@ -768,7 +756,7 @@ describe("expiry", () => {
     const body = await expectStatus<Reservation>(await closeReservation("release", reservation.id), 200);
     expect(body).toEqual({ ...reservation, status: "expired" });
     await expectNothingReserved(product, 5);
-    expectReservesGivenBack(await history(product), reservation.id);
+    expectReservesGivenBack(await historyRows(product), reservation.id);
   });
 
   it("refuses a commit past expires_at with 409 reservation_not_active and status expired, selling nothing", async () => {
@@ -780,7 +768,7 @@ describe("expiry", () => {
     const problem = await expectProblem(await closeReservation("commit", reservation.id), 409, "reservation_not_active");
     expect(problem.reservation_status).toBe("expired");
     await expectNothingReserved(product, 5);
-    expect((await history(product)).filter((row) => row.type === "REMOVE")).toEqual([]);
+    expect((await historyRows(product)).filter((row) => row.type === "REMOVE")).toEqual([]);
     expect((await expectStatus<Reservation>(await getReservation(reservation.id), 200)).status).toBe("expired");
   });
 
@@ -796,7 +784,7 @@ describe("expiry", () => {
     }
     expect(status).toBe("expired");
     await expectNothingReserved(product, 5);
-    const release = (await history(product)).filter((row) => row.reservation_id === reservation.id && row.type === "RELEASE");
+    const release = (await historyRows(product)).filter((row) => row.reservation_id === reservation.id && row.type === "RELEASE");
     expect(release).toHaveLength(1);
     expect(release[0]).toMatchObject({ quantity: 3, created_by: "system:expiry" });
   });
