@@ -213,7 +213,7 @@ export class ProductLedger extends DurableObject<Env> {
         const transactions = store.rowsBetween(this.db, command.product_id, stored.first_seq, stored.last_seq);
         return { ok: true, replayed: true, transactions, stock: JSON.parse(stored.stock) as Stock };
       }
-      const decision = this.append(command, state);
+      const decision = this.append(command, state());
       if (!decision.ok) return { ok: false, failure: decision.failure, stock: this.currentStock(command.product_id) };
       const stock = stockAfter(decision);
       writePath.saveKey(this.ctx.storage, key, fingerprint, stock, decision.rows);

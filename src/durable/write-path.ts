@@ -47,7 +47,7 @@ export function loadForWrite(
   key: string,
   product_id: string,
   requests: readonly TransactionRequest[],
-): { stored: StoredKey | undefined; state: LoadedState } {
+): { stored: StoredKey | undefined; state: () => LoadedState } {
   const location_id = requests[0]!.location_id;
   const row = storage.sql
     .exec<{ [K in keyof TotalsRow]: TotalsRow[K] | null } & { fingerprint: string | null; response: string | null; first_seq: number | null; last_seq: number | null; level_on_hand: number | null; level_reserved: number | null }>(
@@ -66,7 +66,9 @@ export function loadForWrite(
   const totals = row.product_id === null ? undefined : (row as TotalsRow);
   const known = new Map<string, LevelRow>();
   if (row.level_on_hand !== null) known.set(location_id, { location_id, on_hand: row.level_on_hand, reserved: row.level_reserved! });
-  return { stored, state: stateOf(db, storage, product_id, requests, totals, known) };
+  // The rest of the state (other locations, reservation holds) is read only for a new write,
+  // not for a replay.
+  return { stored, state: () => stateOf(db, storage, product_id, requests, totals, known) };
 }
 
 /** The state decide() needs: totals, the touched locations' levels, and the stored product id. */
