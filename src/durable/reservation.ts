@@ -20,6 +20,8 @@ import {
   nextAlarmAt,
   publicStatus,
   retryDelayMs,
+  withinProductCalls,
+  type DueReservation,
   type ReservationLine,
   type ReservationPhase,
   type ReservationStatus,
@@ -131,23 +133,32 @@ export class Reservation extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     // The alarm that fired is spent; saves during this run may set another.
     this.alarmAt = null;
-    let product_calls = 0;
+    const due: DueReservation[] = [];
     for (const id of dueReservationIds(this.db, Date.now(), RESERVATION_ALARM_BATCH_MAX)) {
       try {
         const record = loadReservation(this.db, id);
-        if (record === undefined) continue;
-        const products = linesByProduct(record.lines).size;
-        if (product_calls > 0 && product_calls + products > RESERVATION_ALARM_PRODUCT_CALLS_MAX) break;
-        product_calls += products;
+        if (record !== undefined) due.push({ id, product_calls: linesByProduct(record.lines).size });
+      } catch (error) {
+        this.deferAfterError(id, error);
+      }
+    }
+    for (const id of withinProductCalls(due, RESERVATION_ALARM_PRODUCT_CALLS_MAX)) {
+      try {
         await this.serialized(id, () => this.wake(id));
       } catch (error) {
-        // A bug or a storage error in one reservation: logged, and that one alone is retried
-        // later with backoff, so it neither spins the alarm nor holds up the others.
-        console.error(JSON.stringify({ level: "error", message: "reservation step failed unexpectedly; retrying later", reservation_id: id, error: String(error) }));
-        deferReservation(this.db, id, (retries) => Date.now() + retryDelayMs(retries));
+        this.deferAfterError(id, error);
       }
     }
     await this.scheduleAlarm();
+  }
+
+  /**
+   * A bug or a storage error in one reservation: logged, and that one alone is retried later
+   * with backoff, so it neither spins the alarm nor holds up the others.
+   */
+  private deferAfterError(id: string, error: unknown): void {
+    console.error(JSON.stringify({ level: "error", message: "reservation step failed unexpectedly; retrying later", reservation_id: id, error: String(error) }));
+    deferReservation(this.db, id, (retries) => Date.now() + retryDelayMs(retries));
   }
 
   /** One reservation's due work: expire it, undo a crashed creation, or retry an unfinished step. */

@@ -120,6 +120,27 @@ export function reservationShard(id: string): string {
   return `reservations-${hash % RESERVATION_SHARDS}`;
 }
 
+export interface DueReservation {
+  id: string;
+  /** Product objects its step calls: one per product among its lines. */
+  product_calls: number;
+}
+
+/**
+ * The due reservations one alarm run works on: the longest prefix (earliest first) whose product
+ * calls stay within `calls_max`, and always the first, however many products it has.
+ */
+export function withinProductCalls(due: readonly DueReservation[], calls_max: number): string[] {
+  const taken: string[] = [];
+  let calls = 0;
+  for (const reservation of due) {
+    if (taken.length > 0 && calls + reservation.product_calls > calls_max) break;
+    calls += reservation.product_calls;
+    taken.push(reservation.id);
+  }
+  return taken;
+}
+
 /** Lines grouped by product, in first-seen order: one call per product object. */
 export function linesByProduct(lines: readonly ReservationLine[]): Map<string, { location_id: string; quantity: number }[]> {
   const grouped = new Map<string, { location_id: string; quantity: number }[]>();

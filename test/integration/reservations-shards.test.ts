@@ -4,11 +4,11 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Reservation } from "../../src/durable/reservation";
-import { RESERVATION_ALARM_BATCH_MAX } from "../../src/ledger/constants";
+import { RESERVATION_ALARM_BATCH_MAX, RESERVATION_ALARM_PRODUCT_CALLS_MAX } from "../../src/ledger/constants";
 import { reservationShard } from "../../src/ledger/reservations";
 import initMigration from "../../migrations/reservation/0000_init.sql";
 import shardMigration from "../../migrations/reservation/0002_drop_single_reservation.sql";
-import { freshProductId, getStock, postTransaction } from "../helpers/http";
+import { call, freshProductId, getStock, postTransaction } from "../helpers/http";
 import { closeReservation, createReservation, reservationPhase, reservationStatus, reservationStub, waitFor } from "../helpers/reservations";
 
 /** `count` fresh reservation ids that all land in the same Reservation object. */
@@ -98,7 +98,21 @@ describe("reservations sharing one object", () => {
     expect(new Set(phases)).toEqual(new Set(["expired"]));
     // Every unit came back exactly once.
     expect((await getStock(product)).body).toMatchObject({ on_hand: 1_000, reserved: 0, available: 1_000 });
-    expect(await alarmOf(ids[0]!)).toBeNull();
+  });
+
+  it("expires reservations whose product calls pass one alarm run's budget, over several runs", async () => {
+    // Reservations of 100 products each: 5 of them use a run's 500 product calls.
+    const products = Array.from({ length: 100 }, () => freshProductId("wide"));
+    const stockUp = await call("POST", "/v1/transactions/batch", {
+      role: "writer",
+      headers: { "idempotency-key": crypto.randomUUID() },
+      body: { transactions: products.map((product_id) => ({ product_id, type: "ADD", quantity: 10, reason: "stock" })) },
+    });
+    expect(stockUp.status).toBe(200);
+    const ids = idsInOneShard(Math.floor(RESERVATION_ALARM_PRODUCT_CALLS_MAX / products.length) + 2);
+    for (const id of ids) expect((await createReservation({ reservation_id: id, ttl_seconds: 1, lines: products.map((product_id) => ({ product_id, quantity: 1 })) })).status).toBe(201);
+    await waitFor(async () => (await Promise.all(ids.map((id) => reservationPhase(id)))).every((phase) => phase === "expired"), 30_000, 200);
+    for (const product of products.slice(0, 3)) expect((await getStock(product)).body).toMatchObject({ on_hand: 10, reserved: 0 });
   });
 });
 

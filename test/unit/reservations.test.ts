@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { RESERVATION_PENDING_TIMEOUT_MS, RESERVATION_RETRY_DELAY_MS_MAX, RESERVATION_RETRY_DELAY_MS_MIN, RESERVATION_SHARDS } from "../../src/ledger/constants";
-import { duplicateLineIndexes, linesByProduct, nextAlarmAt, publicStatus, reservationShard, retryDelayMs, type ReservationRecord } from "../../src/ledger/reservations";
+import { duplicateLineIndexes, linesByProduct, nextAlarmAt, publicStatus, reservationShard, retryDelayMs, withinProductCalls, type ReservationRecord } from "../../src/ledger/reservations";
 
 const record = (overrides: Partial<ReservationRecord>): ReservationRecord => ({
   id: "r",
@@ -82,5 +82,21 @@ describe("which object holds a reservation", () => {
     }
     expect(counts.size).toBe(RESERVATION_SHARDS);
     expect(Math.max(...counts.values())).toBeLessThan((2 * ids) / RESERVATION_SHARDS);
+  });
+});
+
+describe("which due reservations one alarm run works on", () => {
+  const due = (...calls: number[]) => calls.map((product_calls, i) => ({ id: `r${i}`, product_calls }));
+
+  it("takes them in order while their product calls stay within the budget, and stops at the first that would pass it", () => {
+    expect(withinProductCalls(due(100, 100, 100, 100, 100, 100, 100), 500)).toEqual(["r0", "r1", "r2", "r3", "r4"]);
+    expect(withinProductCalls(due(200, 200, 100, 1), 500)).toEqual(["r0", "r1", "r2"]);
+    // Order is kept: a small one after the stop waits for the next run too.
+    expect(withinProductCalls(due(300, 300, 1), 500)).toEqual(["r0"]);
+  });
+
+  it("always takes the first, even when it alone passes the budget, and nothing from nothing", () => {
+    expect(withinProductCalls(due(600, 1), 500)).toEqual(["r0"]);
+    expect(withinProductCalls([], 500)).toEqual([]);
   });
 });
