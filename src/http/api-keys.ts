@@ -2,8 +2,8 @@
 // Format (a JSON array in one secret):
 //   [{ "principal": "storefront-eu", "role": "write", "token_sha256": "<64 hex chars>" }]
 
-import { createHash } from "node:crypto";
 import { z } from "zod";
+import { sha256 } from "../lib/sha256";
 
 export const ROLES = ["read", "write", "admin"] as const;
 export type Role = (typeof ROLES)[number];
@@ -52,11 +52,6 @@ export function apiKeysFrom(raw: unknown): ApiKey[] {
   }
   cached = { raw, keys };
   return keys;
-}
-
-/** SHA-256 of the UTF-8 text. Synchronous: crypto.subtle's promise cost more than the hash. */
-export function sha256(text: string): Uint8Array {
-  return new Uint8Array(createHash("sha256").update(text).digest());
 }
 
 /** Compares two byte strings in time that depends only on their length. */

@@ -9,7 +9,7 @@
 // where metadata is the canonical JSON text of the metadata object (keys sorted, no spaces) or
 // null. The README documents this byte for byte; scripts/verify-ledger.mjs re-implements it.
 
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../lib/sha256";
 import { canonicalJson } from "./fingerprint";
 import type { LedgerEntry, Transaction } from "./types";
 
@@ -37,7 +37,7 @@ export function canonicalRowEncoding(row: LedgerEntry): string {
 }
 
 export function rowHash(prev_hash: string, row: LedgerEntry): string {
-  return createHash("sha256").update(`${prev_hash}\n${canonicalRowEncoding(row)}`).digest("hex");
+  return sha256Hex(`${prev_hash}\n${canonicalRowEncoding(row)}`);
 }
 
 /** Links new rows onto the chain whose last hash is `head_hash`. */

@@ -3,7 +3,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { DEFAULT_LOCATION_ID } from "../../ledger/constants";
 import { canonicalJson } from "../../ledger/fingerprint";
 import type { CloseResult } from "../../durable/reservation";
-import { sha256 } from "../api-keys";
+import { sha256 } from "../../lib/sha256";
 import { requireRole } from "../middleware/auth";
 import { requireIdempotencyKey } from "../middleware/idempotency-key";
 import { jsonBody } from "../middleware/json-body";
