@@ -1,7 +1,7 @@
 // Bearer-token authentication for /v1, and the role check each route declares.
 import { createMiddleware } from "hono/factory";
 import { apiKeysFrom, findApiKey, roleAllows, type Role } from "../api-keys";
-import type { AppEnv } from "../app-env";
+import type { AppEnv, Principal } from "../app-env";
 import { ProblemError } from "../problem";
 
 const TOKEN_LENGTH_MAX = 512;
@@ -9,16 +9,21 @@ const BEARER = /^Bearer +([\x21-\x7e]+)$/i;
 
 /** 401 unless the request carries a token whose hash is configured in API_KEYS. */
 export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
-  const match = BEARER.exec(c.req.header("authorization") ?? "");
-  const token = match?.[1];
-  const keys = apiKeysFrom(c.env.API_KEYS);
-  const key = token !== undefined && token.length <= TOKEN_LENGTH_MAX && keys.length > 0 ? findApiKey(keys, token) : undefined;
-  if (key === undefined) {
+  const principal = principalFor(c.req.header("authorization"), c.env.API_KEYS);
+  if (principal === undefined) {
     throw new ProblemError("unauthorized", "Send Authorization: Bearer <token> with a token configured in API_KEYS.");
   }
-  c.set("principal", { id: key.principal, role: key.role });
+  c.set("principal", principal);
   await next();
 });
+
+/** Who an Authorization header authenticates, given the API_KEYS secret; undefined for nobody. */
+export function principalFor(authorization: string | null | undefined, apiKeys: unknown): Principal | undefined {
+  const token = BEARER.exec(authorization ?? "")?.[1];
+  const keys = apiKeysFrom(apiKeys);
+  const key = token !== undefined && token.length <= TOKEN_LENGTH_MAX && keys.length > 0 ? findApiKey(keys, token) : undefined;
+  return key === undefined ? undefined : { id: key.principal, role: key.role };
+}
 
 /** 403 unless the authenticated principal's role is at least `required`. */
 export function requireRole(required: Role) {

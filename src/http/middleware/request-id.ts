@@ -4,9 +4,13 @@ import { REQUEST_ID_PATTERN } from "../../ledger/constants";
 import type { AppEnv } from "../app-env";
 
 export const requestId = createMiddleware<AppEnv>(async (c, next) => {
-  const incoming = c.req.header("x-request-id");
-  const id = incoming !== undefined && REQUEST_ID_PATTERN.test(incoming) ? incoming : crypto.randomUUID();
+  const id = requestIdFor(c.req.header("x-request-id"));
   c.set("requestId", id);
   await next();
   c.res.headers.set("X-Request-Id", id);
 });
+
+/** The caller's X-Request-Id when it looks like an id, else a new one. */
+export function requestIdFor(incoming: string | null | undefined): string {
+  return incoming != null && REQUEST_ID_PATTERN.test(incoming) ? incoming : crypto.randomUUID();
+}

@@ -1,7 +1,8 @@
 // POST and GET /v1/products/{product_id}/transactions: append to and page through the ledger.
 import { createRoute } from "@hono/zod-openapi";
 import { DEFAULT_LOCATION_ID } from "../../ledger/constants";
-import type { JsonObject, TransactionRequest, WriteCommand } from "../../ledger/types";
+import type { WriteResult } from "../../durable/product-ledger";
+import type { JsonObject, Stock, Transaction, TransactionRequest, WriteCommand } from "../../ledger/types";
 import { failureToProblem } from "../ledger-failure";
 import { productLedger } from "../ledger-stub";
 import { requireRole } from "../middleware/auth";
@@ -44,28 +45,32 @@ export const productTransactions = createRouter()
   .openapi(postTransaction, async (c) => {
     const { product_id } = c.req.valid("param");
     const body = c.req.valid("json");
-    const command: WriteCommand = {
-      product_id,
-      idempotency_key: c.req.valid("header")["idempotency-key"],
-      principal: c.get("principal").id,
-      expected_version: expectedVersion(c.req.valid("header")["if-match"], body.expected_version),
-      is_fact: false,
-      requests: [toTransactionRequest(body)],
-    };
-    const result = await productLedger(c.env, product_id).write(command);
-    if (!result.ok) throw failureToProblem(result.failure, result.stock);
-    const response = { transaction: result.transactions[0]!, stock: result.stock };
-    if (result.replayed) {
-      c.header("Idempotent-Replayed", "true");
-      return c.json(response, 200);
-    }
-    return c.json(response, 201);
+    const headers = c.req.valid("header");
+    const expected_version = expectedVersion(headers["if-match"], body.expected_version);
+    const command = writeCommandFor(product_id, headers["idempotency-key"], c.get("principal").id, expected_version, body);
+    const answer = writeAnswer(await productLedger(c.env, product_id).write(command));
+    return c.json(answer.body, answer.status, answer.headers);
   })
   .openapi(listTransactions, async (c) => {
     const { product_id } = c.req.valid("param");
     const page = await productLedger(c.env, product_id).transactions(product_id, c.req.valid("query"));
     return c.json(page, 200);
   });
+
+/** The command a validated POST /transactions asks the product's object to carry out. */
+export function writeCommandFor(product_id: string, idempotency_key: string, principal: string, expected_version: number | null, body: TransactionBody): WriteCommand {
+  return { product_id, idempotency_key, principal, expected_version, is_fact: false, requests: [toTransactionRequest(body)] };
+}
+
+/**
+ * The answer to a write: 201 with the new row and the stock, 200 with the first answer and
+ * Idempotent-Replayed: true for a replay, or the refusal as a thrown problem.
+ */
+export function writeAnswer(result: WriteResult): { status: 200 | 201; body: { transaction: Transaction; stock: Stock }; headers: Record<string, string> } {
+  if (!result.ok) throw failureToProblem(result.failure, result.stock);
+  const body = { transaction: result.transactions[0]!, stock: result.stock };
+  return result.replayed ? { status: 200, body, headers: { "Idempotent-Replayed": "true" } } : { status: 201, body, headers: {} };
+}
 
 export function toTransactionRequest(body: TransactionBody): TransactionRequest {
   return {

@@ -1,0 +1,20 @@
+// The one place an error becomes a response: for the Hono app's onError and for the write fast
+// path (write-fast-path.ts), so both answer a failure the same way.
+import { HTTPException } from "hono/http-exception";
+import { ProblemError, problemResponse } from "./problem";
+
+export function toErrorResponse(error: Error, request_id: string | undefined): Response {
+  const headers: Record<string, string> = request_id === undefined ? {} : { "X-Request-Id": request_id };
+  if (error instanceof ProblemError) {
+    const response = problemResponse(error.problem, headers);
+    if (error.problem.code === "unauthorized") response.headers.set("WWW-Authenticate", 'Bearer realm="inventory-ledger"');
+    return response;
+  }
+  if (error instanceof HTTPException && error.status < 500) {
+    // Hono's own guards (e.g. a malformed body) are client errors; answer 400, hide their text.
+    return problemResponse(new ProblemError("invalid_request", "The request could not be read.").problem, headers);
+  }
+  // A bug or an infrastructure failure: log it with the request id, tell the client nothing more.
+  console.error(JSON.stringify({ level: "error", request_id, name: error.name, message: error.message, stack: error.stack }));
+  return problemResponse(new ProblemError("internal_error", `Unexpected error. Quote request id ${request_id ?? "unknown"} when reporting it.`).problem, headers);
+}
