@@ -26,7 +26,7 @@ export function bundleWorker() {
 }
 
 /** Miniflare running the bundled worker; returns { url, mf, dispose }. */
-export async function startService(outdir, { port = 0 } = {}) {
+export async function startService(outdir, { port = 0, inspectorPort } = {}) {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(root, "wrangler.toml"));
   const apiKeys = JSON.stringify([{ principal: "bench", role: "admin", token_sha256: createHash("sha256").update(BENCH_TOKEN).digest("hex") }]);
   const service = await launch({
@@ -39,6 +39,7 @@ export async function startService(outdir, { port = 0 } = {}) {
     bindings: { API_KEYS: apiKeys, WEBHOOK_SOURCES: JSON.stringify([{ id: "bench-oms", secrets: [BENCH_WEBHOOK_SECRET] }]) },
     queueConsumers: { "ledger-export": { maxBatchSize: 1, maxBatchTimeout: 0.05 } },
     port,
+    ...(inspectorPort ? { inspectorPort } : {}),
   });
   await migrateD1(await service.mf.getD1Database("AUDIT_DB"));
   return service;
