@@ -15,13 +15,16 @@ import { roleAllows } from "./api-keys";
 import { toErrorResponse } from "./error-response";
 import { productLedger } from "./ledger-stub";
 import { principalFor } from "./middleware/auth";
+import { payloadTooLarge } from "./middleware/json-body";
 import { requestIdFor } from "./middleware/request-id";
 import { writeAnswer, writeCommandFor } from "./routes/product-transactions";
 
+const PLAIN_JSON_CONTENT_TYPE = /^application\/json(?:; ?charset=[A-Za-z0-9-]+)?$/i;
 const TRANSACTIONS_PATH = /^\/v1\/products\/([^/]+)\/transactions$/;
 const MOVEMENT_TYPES: ReadonlySet<unknown> = new Set(["ADD", "REMOVE", "RETURN", "RESERVE", "RELEASE"]);
-// Decodes as Body.text() and Body.json() do: U+FFFD for bad bytes, a leading BOM dropped.
-const utf8 = new TextDecoder();
+// U+FFFD for bad bytes, as Body.json() decodes. A leading BOM is kept, so JSON.parse fails and
+// the app decides (whether Body.json() drops it depends on the compatibility date).
+const utf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 const OPTIONAL_FIELDS: ReadonlySet<string> = new Set(["reason", "location_id", "actor", "expected_version"]);
 
 /**
@@ -47,12 +50,14 @@ export async function writeFastPath(request: Request, env: Env): Promise<Respons
     return request;
   }
 
-  // The length is checked on the bytes too: a request built in code may declare none.
-  const bytes = await request.arrayBuffer();
-  const body = bytes.byteLength <= REQUEST_BODY_BYTES_MAX ? certainTransactionBody(parsedOrUndefined(utf8.decode(bytes))) : undefined;
+  const request_id = requestIdFor(headers.get("x-request-id"));
+  // A body that declares no length (chunked, or a Request built in code) is counted as it is
+  // read, and refused past the limit as the app's body-limit guard refuses it.
+  const bytes = await readAtMost(request.body, REQUEST_BODY_BYTES_MAX);
+  if (bytes === undefined) return toErrorResponse(payloadTooLarge(REQUEST_BODY_BYTES_MAX), request_id);
+  const body = certainTransactionBody(parsedOrUndefined(utf8.decode(bytes)));
   if (body === undefined) return new Request(request.url, { method: request.method, headers, body: bytes });
 
-  const request_id = requestIdFor(headers.get("x-request-id"));
   try {
     const command = writeCommandFor(product_id, idempotency_key, principal.id, body.expected_version ?? null, body);
     const answer = writeAnswer(await productLedger(env, product_id).write(command));
@@ -92,6 +97,30 @@ function isStoredText(value: unknown, length_max: number): value is string {
   return typeof value === "string" && value.length >= 1 && value.length <= length_max && value.isWellFormed();
 }
 
+/** The body's bytes, or undefined as soon as there are more than `bytes_max` (the rest is not read). */
+async function readAtMost(stream: ReadableStream<Uint8Array> | null, bytes_max: number): Promise<Uint8Array | undefined> {
+  if (stream === null) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  const reader = stream.getReader();
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    length += chunk.value.byteLength;
+    if (length > bytes_max) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(chunk.value);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const bytes = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
 function parsedOrUndefined(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -100,9 +129,13 @@ function parsedOrUndefined(text: string): unknown {
   }
 }
 
-/** application/json, optionally with parameters: what both the app's guard and hono's validator accept. */
+/**
+ * `application/json`, alone or with a charset: a form that every gate of the app accepts (the
+ * json-body guard, hono's validator, and @hono/zod-openapi's own content-type check, which
+ * refuses for example a trailing ";" or a parameter without a value). Other forms go to the app.
+ */
 function isPlainJsonMediaType(content_type: string | null): boolean {
-  return content_type !== null && content_type.split(";")[0]!.trim().toLowerCase() === "application/json";
+  return content_type !== null && PLAIN_JSON_CONTENT_TYPE.test(content_type);
 }
 
 /** A declared length that is not plainly within the limit: the app's body-limit guard decides. */

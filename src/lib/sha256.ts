@@ -4,8 +4,8 @@
 // inside the same transactionSync as its insert. node:crypto's createHash is synchronous, but in
 // workerd each call builds a Node stream object and a Buffer around the native hash; measured on
 // the write path that cost about 50 µs per write, ten times this function on the same input (see
-// README, Performance). The hash has no secret-dependent branches or table lookups, so hashing a
-// bearer token takes time that depends only on its length. test/unit/sha256.test.ts checks it
+// README, Performance). The hash has no branches or table lookups that depend on the data, so
+// hashing a bearer token takes time that depends only on its length. test/unit/sha256.test.ts checks it
 // against crypto.subtle and the FIPS 180-4 examples.
 
 const ROUND_CONSTANTS = new Uint32Array([

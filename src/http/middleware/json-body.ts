@@ -12,7 +12,7 @@ export function jsonBody(bytes_max: number = REQUEST_BODY_BYTES_MAX) {
   const limit = bodyLimit({
     maxSize: bytes_max,
     onError: () => {
-      throw new ProblemError("payload_too_large", `Request bodies are limited to ${bytes_max} bytes.`);
+      throw payloadTooLarge(bytes_max);
     },
   });
   const parse = createMiddleware<AppEnv>(async (c, next) => {
@@ -30,4 +30,8 @@ export function jsonBody(bytes_max: number = REQUEST_BODY_BYTES_MAX) {
     await next();
   });
   return [limit, parse] as const;
+}
+
+export function payloadTooLarge(bytes_max: number): ProblemError {
+  return new ProblemError("payload_too_large", `Request bodies are limited to ${bytes_max} bytes.`);
 }
