@@ -6,6 +6,7 @@
 // (one INSERT + one UPDATE per request) runs under the same runtime and load, so the output can
 // state what our write path costs relative to the floor. Results also go to bench/results/.
 import { execFileSync, spawnSync } from "node:child_process";
+import { build } from "esbuild";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -20,8 +21,6 @@ const LONG_LEDGER_ROWS = quick ? 10_000 : 100_000;
 // One local workerd fails with SQLITE_NOMEM beyond ~3,100 live objects: stay well under it.
 // The quick run spreads over fewer products to stay under two minutes; the name says how many.
 const SPREAD_PRODUCTS = quick ? 500 : 2_000;
-/** RESERVATION_SHARDS, read from src/ledger/constants.ts so the two never disagree. */
-const RESERVATION_SHARDS = Number(/export const RESERVATION_SHARDS = (\d+);/.exec(readFileSync(path.join(root, "src", "ledger", "constants.ts"), "utf8"))[1]);
 /** Rounds of alternating baseline / write-path measurements; the median round is reported. */
 const ROUNDS = quick ? 1 : 3;
 const headers = { authorization: `Bearer ${BENCH_TOKEN}`, "content-type": "application/json" };
@@ -159,18 +158,25 @@ async function main() {
  * Reservations live in RESERVATION_SHARDS long-lived objects. A deployment that has been up for
  * a while has them all running; a fresh benchmark process does not, and would time their
  * one-off creation (a new SQLite database each) instead of a checkout. So each one is started
- * first, by reading an id that maps to it (the hash is src/ledger/reservations.ts's
- * reservationShard, repeated here because this script does not import TypeScript).
+ * first, by reading an id that maps to it.
  */
 async function warmReservationObjects(url) {
+  const { reservationShard, RESERVATION_SHARDS } = await importFromSource('export { reservationShard } from "./src/ledger/reservations.ts"; export { RESERVATION_SHARDS } from "./src/ledger/constants.ts";');
   const idFor = new Map();
   for (let i = 0; idFor.size < RESERVATION_SHARDS; i++) {
     const id = `warm-${i}`;
-    let hash = 0x811c9dc5;
-    for (let c = 0; c < id.length; c++) hash = Math.imul(hash ^ id.charCodeAt(c), 0x01000193) >>> 0;
-    if (!idFor.has(hash % RESERVATION_SHARDS)) idFor.set(hash % RESERVATION_SHARDS, id);
+    if (!idFor.has(reservationShard(id))) idFor.set(reservationShard(id), id);
   }
   await Promise.all([...idFor.values()].map(async (id) => (await fetch(`${url}/v1/reservations/${id}`, { headers })).arrayBuffer()));
+}
+
+/**
+ * The service's own code for the script, not a copy: `source` (TypeScript re-exports of pure
+ * modules under src/ledger) is bundled by esbuild and imported from memory.
+ */
+async function importFromSource(source) {
+  const bundle = await build({ stdin: { contents: source, resolveDir: root, loader: "ts" }, bundle: true, format: "esm", platform: "neutral", write: false });
+  return import(`data:text/javascript;base64,${Buffer.from(bundle.outputFiles[0].text).toString("base64")}`);
 }
 
 /** The export on a fresh service holding only its products, so rows/s is not diluted by others. */
