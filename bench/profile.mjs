@@ -6,7 +6,8 @@
 // and records a CPU profile of the service's isolate. Prints the functions with the most self
 // time and the most inclusive time, and the share of each source file of the bundle (wrangler
 // marks each module in it). The profile itself is written next to the results, for Chrome
-// DevTools (Performance > Load profile). Scenarios: hot-writes, stock-read, replays.
+// DevTools (Performance > Load profile). Scenarios: hot-writes, stock-read, replays, reservation
+// (3 lines), reservation-commit.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -15,6 +16,7 @@ import { BENCH_TOKEN, bundleWorker, startService } from "./service.mjs";
 
 const [scenario = "hot-writes", connections = "8", seconds = "5"] = process.argv.slice(2);
 const INSPECTOR_PORT = 9229;
+const RESERVED_PRODUCTS = ["res-a", "res-b", "res-c"];
 const SAMPLING_INTERVAL_US = 100;
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const headers = { authorization: `Bearer ${BENCH_TOKEN}`, "content-type": "application/json" };
@@ -27,6 +29,10 @@ try {
     const response = await fetch(`${service.url}/v1/products/hot/transactions`, { method: "POST", headers: { ...headers, "idempotency-key": `setup-${i}` }, body: JSON.stringify({ type: "ADD", quantity: 1_000_000, reason: "setup" }) });
     await response.arrayBuffer();
   }
+  // The products the reservation scenarios hold.
+  for (const product of RESERVED_PRODUCTS) {
+    await (await fetch(`${service.url}/v1/products/${product}/transactions`, { method: "POST", headers: { ...headers, "idempotency-key": `stock-${product}` }, body: JSON.stringify({ type: "ADD", quantity: 1_000_000_000, reason: "setup" }) })).arrayBuffer();
+  }
   // The write the replays scenario repeats (its body, as bench/load.mjs sends it).
   await (await fetch(`${service.url}/v1/products/hot/transactions`, { method: "POST", headers: { ...headers, "idempotency-key": "replayed" }, body: JSON.stringify({ type: "ADD", quantity: 1, reason: "bench-replay" }) })).arrayBuffer();
   const targets = await (await fetch(`http://127.0.0.1:${INSPECTOR_PORT}/json`)).json();
@@ -35,7 +41,7 @@ try {
   await inspector.send("Profiler.enable");
   await inspector.send("Profiler.setSamplingInterval", { interval: SAMPLING_INTERVAL_US });
   await inspector.send("Profiler.start");
-  const spec = { url: service.url, scenario, connections: Number(connections), duration_seconds: Number(seconds), params: { product: "hot", key: "replayed" }, token: BENCH_TOKEN };
+  const spec = { url: service.url, scenario, connections: Number(connections), duration_seconds: Number(seconds), params: { product: "hot", key: "replayed", products: RESERVED_PRODUCTS }, token: BENCH_TOKEN };
   const load = spawnSync(process.execPath, [path.join(root, "bench", "load.mjs"), JSON.stringify(spec)], { encoding: "utf8" });
   const { profile } = await inspector.send("Profiler.stop");
   inspector.close();
