@@ -7,6 +7,7 @@ import { EXPORT_ROWS_PER_MESSAGE_MAX, PRODUCT_FANOUT_MAX, RUN_PRODUCT_ATTEMPTS_M
 import { settleBounded } from "../lib/map-bounded";
 import { auditSchema } from "./audit-tables";
 import type { AuditDb } from "./d1-writer";
+import { exportFirstPages, type FirstPageOutcome } from "./export-first-pages";
 import { exportProduct } from "./export-product";
 import type { RunMessage } from "./messages";
 import { reconcileProduct } from "./reconcile-product";
@@ -36,7 +37,9 @@ async function handle(body: RunMessage, env: Env): Promise<void> {
     // One row budget for the whole message, so it stays under D1's queries per invocation.
     const budget = { rows_left: EXPORT_ROWS_PER_MESSAGE_MAX };
     const done: DoneOutcome[] = [];
-    const settled = await settleBounded(body.product_ids, PRODUCT_FANOUT_MAX, (product_id) => runProduct(env, db, body, product_id, budget, done));
+    // Every product's first page in one D1 batch; the rest (and any product that failed there) one by one.
+    const firstPages = body.run_kind === "export" ? await exportFirstPages(db, (product_id) => env.PRODUCT_LEDGER.getByName(product_id), body.product_ids, budget) : new Map<string, FirstPageOutcome>();
+    const settled = await settleBounded(body.product_ids, PRODUCT_FANOUT_MAX, (product_id) => runProduct(env, db, body, product_id, budget, done, firstPages.get(product_id)));
     // Recorded even when another product threw: their exported rows must be counted once.
     await recordDone(db, body.run_id, done);
     const failed = settled.find((result) => result.status === "rejected");
@@ -47,12 +50,12 @@ async function handle(body: RunMessage, env: Env): Promise<void> {
   if (finished && body.run_kind === "export") await startRun(db, env.EXPORT_QUEUE, "reconciliation", "export", now());
 }
 
-async function runProduct(env: Env, db: AuditDb, body: ProductsMessage, product_id: string, budget: { rows_left: number }, done: DoneOutcome[]): Promise<void> {
+async function runProduct(env: Env, db: AuditDb, body: ProductsMessage, product_id: string, budget: { rows_left: number }, done: DoneOutcome[], firstPage: FirstPageOutcome | undefined): Promise<void> {
   const ledger = env.PRODUCT_LEDGER.getByName(product_id);
-  const progress = { rows_exported: 0 };
+  const progress = { rows_exported: firstPage?.rows_exported ?? 0 };
   try {
     if (body.run_kind === "export") {
-      const result = await exportProduct(db, ledger, product_id, budget, progress);
+      const result = firstPage?.finished ? { finished: true } : await exportProduct(db, ledger, product_id, budget, progress);
       if (!result.finished) {
         await addRowsExported(db, body.run_id, product_id, progress.rows_exported);
         await env.EXPORT_QUEUE.send({ ...body, product_ids: [product_id] });
