@@ -58,6 +58,8 @@ async function runProduct(env: Env, db: AuditDb, body: ProductsMessage, product_
       const result = firstPage?.finished ? { finished: true } : await exportProduct(db, ledger, product_id, budget, progress);
       if (!result.finished) {
         await addRowsExported(db, body.run_id, product_id, progress.rows_exported);
+        // Counted now: if queueing the rest fails, the catch below must not count them again.
+        progress.rows_exported = 0;
         await env.EXPORT_QUEUE.send({ ...body, product_ids: [product_id] });
         return;
       }

@@ -47,6 +47,9 @@ export async function exportFirstPages(db: AuditDb, sourceOf: (product_id: strin
       budget.rows_left += limit - rows;
     }
   });
+  read.forEach((result, index) => {
+    if (result.status === "rejected") warn("could not read its first page", product_ids[index]!, result.reason);
+  });
   const pages = read.flatMap((result) => (result.status === "fulfilled" && result.value !== undefined ? [result.value] : []));
   for (const { product_id, page } of pages) {
     if (page.rows.length === 0) outcomes.set(product_id, { rows_exported: 0, finished: true });
@@ -56,9 +59,10 @@ export async function exportFirstPages(db: AuditDb, sourceOf: (product_id: strin
 
   try {
     await writeLedgerRows(db, withRows.flatMap(({ page }) => page.rows));
-  } catch {
+  } catch (error) {
     // One product's rows can fail the whole batch: each is retried alone, and its rows are
     // counted against the budget again there.
+    console.error(JSON.stringify({ level: "warn", message: "D1 refused the shared batch of first pages; exporting its products one by one", products: withRows.length, error: String(error) }));
     for (const { page } of withRows) budget.rows_left += page.rows.length;
     return outcomes;
   }
@@ -67,6 +71,12 @@ export async function exportFirstPages(db: AuditDb, sourceOf: (product_id: strin
   confirmed.forEach((result, index) => {
     const { product_id, page, limit } = withRows[index]!;
     if (result.status === "fulfilled") outcomes.set(product_id, { rows_exported: result.value, finished: page.rows.length < limit });
+    else warn("could not confirm its first page", product_id, result.reason);
   });
   return outcomes;
+}
+
+/** A product left to exportProduct, which retries it and counts its attempts if it fails again. */
+function warn(what: string, product_id: string, error: unknown): void {
+  console.error(JSON.stringify({ level: "warn", message: `export: a product ${what}; exporting it alone`, product_id, error: String(error) }));
 }

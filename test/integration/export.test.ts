@@ -79,9 +79,12 @@ describe("the export", () => {
     await fillLedger(product, 2);
     const second = await exportToEnd();
     expect(second.status).toBe("succeeded");
+    // Counted exactly: only the two new rows moved a watermark (no product counted twice).
+    expect(second.rows_exported).toBe(2);
     expect((await d1Rows(product)).map((row) => row.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     const third = await exportToEnd();
     expect(third.errors).toEqual([]);
+    expect(third.rows_exported).toBe(0);
     expect(await d1Rows(product)).toHaveLength(8);
   });
 

@@ -140,6 +140,11 @@ describe("exportFirstPages", () => {
     const exported = [...outcomes.values()].reduce((sum, outcome) => sum + outcome.rows_exported, 0);
     expect(exported).toBeLessThanOrEqual(700);
     expect(budget.rows_left).toBe(700 - exported);
-    expect(outcomes.size).toBeLessThan(3);
+    // p1 asked for 500 and got its 400: done. p2 asked for the 200 left and got 200 of its 400:
+    // a full page, so NOT done, though shorter than EXPORT_PAGE_ROWS. p3 got no budget.
+    const [p1, p2, p3] = product_ids;
+    expect(outcomes.get(p1!)).toEqual({ rows_exported: 400, finished: true });
+    expect(outcomes.get(p2!)).toEqual({ rows_exported: 200, finished: false });
+    expect(outcomes.has(p3!)).toBe(false);
   });
 });
