@@ -2,21 +2,15 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { ProductLedger } from "../../src/durable/product-ledger";
-import type { WriteCommand } from "../../src/ledger/types";
 import { call } from "./http";
-import { ledgerStub } from "./ledger-object";
+import { directCommand, ledgerStub } from "./ledger-object";
 import { waitFor } from "./wait";
 
 /** Appends `count` rows (ADD 1 each, reason r-<n>) straight through the object's RPC. */
 export async function fillLedger(product_id: string, count: number, reason = (n: number) => `r-${n}`): Promise<void> {
-  const commands: WriteCommand[] = Array.from({ length: count }, (_, n) => ({
-    product_id,
-    idempotency_key: `fill-${n}-${crypto.randomUUID()}`,
-    principal: "test-writer",
-    expected_version: null,
-    is_fact: false,
-    requests: [{ type: "ADD", quantity: 1, location_id: "default", reason: reason(n), actor: null, metadata: null, reservation_id: null }],
-  }));
+  const commands = Array.from({ length: count }, (_, n) =>
+    directCommand(product_id, [{ type: "ADD", quantity: 1, location_id: "default", reason: reason(n), actor: null, metadata: null, reservation_id: null }], `fill-${n}`),
+  );
   for (let start = 0; start < commands.length; start += 250) {
     const results = await ledgerStub(product_id).writeEach(commands.slice(start, start + 250));
     if (results.some((result) => !result.ok)) throw new Error("fillLedger: a write was refused");

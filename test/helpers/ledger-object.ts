@@ -2,9 +2,18 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { ProductLedger } from "../../src/durable/product-ledger";
+import type { TransactionRequest, WriteCommand } from "../../src/ledger/types";
 
 export function ledgerStub(product_id: string) {
   return env.PRODUCT_LEDGER.getByName(product_id);
+}
+
+/**
+ * A client write for the object's RPC, built without the HTTP layer: a fresh key under
+ * `key_prefix`, principal test-writer. For tests of what the object stores, not of the API.
+ */
+export function directCommand(product_id: string, requests: TransactionRequest[], key_prefix = "direct"): WriteCommand {
+  return { product_id, idempotency_key: `${key_prefix}-${crypto.randomUUID()}`, principal: "test-writer", expected_version: null, is_fact: false, requests };
 }
 
 export interface RawState {

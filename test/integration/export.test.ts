@@ -6,10 +6,9 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ProductLedger } from "../../src/durable/product-ledger";
 import worker from "../../src/index";
-import type { WriteCommand } from "../../src/ledger/types";
 import { d1Rows, exportToEnd, fillLedger, readExport, startExport, waitRegistered, waitRunFinished, watermarkOf } from "../helpers/export";
 import { call, freshProductId, getStock, postTransaction } from "../helpers/http";
-import { ledgerStub, rawState } from "../helpers/ledger-object";
+import { directCommand, ledgerStub, rawState } from "../helpers/ledger-object";
 import { closeReservation, createReservation } from "../helpers/reservations";
 import { waitFor } from "../helpers/wait";
 
@@ -107,14 +106,7 @@ describe("the export", () => {
     // reservation service is not what is under test here).
     const reservation_id = `res-${crypto.randomUUID()}`;
     const reservationRequest = { location_id: "default", reason: "hold", actor: null, metadata: null, reservation_id } as const;
-    const command: WriteCommand = {
-      product_id: product,
-      idempotency_key: `json-${crypto.randomUUID()}`,
-      principal: "test-writer",
-      expected_version: null,
-      is_fact: false,
-      requests: [{ type: "RESERVE", quantity: 3, ...reservationRequest }, { type: "RELEASE", quantity: 1, ...reservationRequest, metadata: { why: "line\n2 ✓" } }],
-    };
+    const command = directCommand(product, [{ type: "RESERVE", quantity: 3, ...reservationRequest }, { type: "RELEASE", quantity: 1, ...reservationRequest, metadata: { why: "line\n2 ✓" } }], "json");
     expect((await ledgerStub(product).write(command)).ok).toBe(true);
     await waitRegistered(product);
     const run = await exportToEnd();

@@ -3,10 +3,9 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ProductLedger } from "../../src/durable/product-ledger";
-import type { WriteCommand } from "../../src/ledger/types";
 import { exportToEnd, fillLedger, waitRegistered, waitRunFinished } from "../helpers/export";
 import { call, freshProductId, postTransaction } from "../helpers/http";
-import { ledgerStub } from "../helpers/ledger-object";
+import { directCommand, ledgerStub } from "../helpers/ledger-object";
 
 interface Verification {
   ok: boolean;
@@ -110,15 +109,8 @@ describe("the chain head kept in product_stock.head_hash", () => {
 
   /** One command of several rows (as a reservation commit is), straight through the object's RPC. */
   function writeRows(product: string, locations: string[]) {
-    const command: WriteCommand = {
-      product_id: product,
-      idempotency_key: `multi-${crypto.randomUUID()}`,
-      principal: "test-writer",
-      expected_version: null,
-      is_fact: false,
-      requests: locations.map((location_id) => ({ type: "ADD", quantity: 2, location_id, reason: "multi", actor: null, metadata: null, reservation_id: null })),
-    };
-    return ledgerStub(product).write(command);
+    const requests = locations.map((location_id) => ({ type: "ADD" as const, quantity: 2, location_id, reason: "multi", actor: null, metadata: null, reservation_id: null }));
+    return ledgerStub(product).write(directCommand(product, requests, "multi"));
   }
 
   it("equals the hash of the row with the highest seq after every write, also a write of several rows and a refused one", async () => {
