@@ -15,7 +15,7 @@ import { ProblemError } from "../problem";
 import { BatchBody, BatchResponse, type BatchResult } from "../reservation-schemas";
 import { createRouter } from "../router";
 import { IdempotencyKeyHeader, problemResponses } from "../schemas";
-import { toTransactionRequest } from "./product-transactions";
+import { writeCommandFor } from "./product-transactions";
 
 const postBatch = createRoute({
   method: "post",
@@ -38,14 +38,7 @@ export const batch = createRouter().openapi(postBatch, async (c) => {
 
   const byProduct = new Map<string, { index: number; command: WriteCommand }[]>();
   transactions.forEach((item, index) => {
-    const command: WriteCommand = {
-      product_id: item.product_id,
-      idempotency_key: `${batchKey}:${index}`,
-      principal,
-      expected_version: item.expected_version ?? null,
-      is_fact: false,
-      requests: [toTransactionRequest(item)],
-    };
+    const command = writeCommandFor(item.product_id, `${batchKey}:${index}`, principal, item.expected_version ?? null, item);
     byProduct.set(item.product_id, [...(byProduct.get(item.product_id) ?? []), { index, command }]);
   });
 
