@@ -78,8 +78,9 @@ export const BATCH_ITEMS_MAX = 500;
 
 /**
  * Export: rows a product object hands over per call, and rows one queue message may copy before
- * it hands the rest to a follow-up message. Each page goes to D1 as one JSON-array statement
- * (src/export/d1-writer.ts), so a message stays far under D1's 1,000 queries per invocation.
+ * it hands the rest to a follow-up message. A page goes to D1 as one JSON-array statement, or a
+ * few when its text is long (src/export/d1-writer.ts), so a message stays far under D1's 1,000
+ * queries per invocation.
  */
 export const EXPORT_PAGE_ROWS = 500;
 export const EXPORT_ROWS_PER_MESSAGE_MAX = 5_000;
