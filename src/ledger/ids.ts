@@ -1,7 +1,7 @@
 // Time-ordered ids (UUIDv7, RFC 9562). Ordered ids keep SQLite's indexes appending at the end
 // instead of splitting pages at random: measured 3-4x cheaper than random UUIDs here.
 
-const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
+import { hex as toHex } from "../lib/hex";
 
 /** Formats a UUIDv7 from a Unix time in milliseconds and 10 random bytes. Pure. */
 export function formatUuidV7(unix_ms: number, random: Uint8Array): string {
@@ -15,7 +15,6 @@ export function formatUuidV7(unix_ms: number, random: Uint8Array): string {
   bytes.set(random.subarray(0, 10), 6);
   bytes[6] = 0x70 | (bytes[6]! & 0x0f); // version 7
   bytes[8] = 0x80 | (bytes[8]! & 0x3f); // variant 10
-  let hex = "";
-  for (const byte of bytes) hex += HEX[byte];
+  const hex = toHex(bytes);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

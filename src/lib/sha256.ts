@@ -8,6 +8,8 @@
 // hashing a bearer token takes time that depends only on its length. test/unit/sha256.test.ts checks it
 // against crypto.subtle and the FIPS 180-4 examples.
 
+import { hex } from "./hex";
+
 const ROUND_CONSTANTS = new Uint32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
   0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -71,13 +73,9 @@ export function sha256(text: string): Uint8Array {
   return digest;
 }
 
-const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
-
 /** The SHA-256 of `text` as 64 lowercase hex digits. */
 export function sha256Hex(text: string): string {
-  let hex = "";
-  for (const byte of sha256(text)) hex += HEX[byte];
-  return hex;
+  return hex(sha256(text));
 }
 
 function rotr(word: number, bits: number): number {

@@ -3,7 +3,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { DEFAULT_LOCATION_ID } from "../../ledger/constants";
 import { canonicalJson } from "../../ledger/fingerprint";
 import type { CloseResult } from "../../durable/reservation";
-import { sha256 } from "../../lib/sha256";
+import { sha256Hex } from "../../lib/sha256";
 import { requireRole } from "../middleware/auth";
 import { requireIdempotencyKey } from "../middleware/idempotency-key";
 import { jsonBody } from "../middleware/json-body";
@@ -103,6 +103,5 @@ function closed(id: string, result: CloseResult) {
  * retry of the same request reaches the same reservation instead of holding stock twice.
  */
 function generatedReservationId(principal: string, idempotency_key: string): string {
-  const digest = sha256(`${principal}\n${idempotency_key}`);
-  return `rsv-${[...digest.subarray(0, 16)].map((byte) => byte.toString(16).padStart(2, "0")).join("")}`;
+  return `rsv-${sha256Hex(`${principal}\n${idempotency_key}`).slice(0, 32)}`;
 }
