@@ -225,6 +225,16 @@ describe("creating a reservation", () => {
     const fetched = await expectStatus<Reservation>(await getReservation(body.id), 200);
     expect(fetched).toEqual(body);
   });
+
+  it("derives the generated id from the principal and the Idempotency-Key, as the README says", async () => {
+    const product = freshProductId();
+    await stock(product, 3);
+    const key = `derived-${crypto.randomUUID()}`;
+    const body = await expectStatus<Reservation>(await reserve({ lines: [{ product_id: product, quantity: 1 }] }, { key }), 201);
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`test-writer\n${key}`)));
+    const hex = [...digest.subarray(0, 16)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+    expect(body.id).toBe(`rsv-${hex}`);
+  });
 });
 
 describe("validation of a reservation request", () => {
