@@ -4,6 +4,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Reservation } from "../../src/durable/reservation";
+import { dueReservationIds } from "../../src/durable/reservation-store";
 import { RESERVATION_ALARM_BATCH_MAX, RESERVATION_ALARM_PRODUCT_CALLS_MAX } from "../../src/ledger/constants";
 import { reservationShard } from "../../src/ledger/reservations";
 import initMigration from "../../migrations/reservation/0000_init.sql";
@@ -21,6 +22,23 @@ function idsInOneShard(count: number): string[] {
     if (reservationShard(candidate) === shard) ids.push(candidate);
   }
   return ids;
+}
+
+/**
+ * Makes held reservations of one shard expire all at once, a second ago, and fires the shard's
+ * alarm: more are then due together than one alarm run may take, so only further runs, each
+ * set by the one before, can expire the rest.
+ */
+async function makeDueAtOnce(ids: string[]): Promise<string[]> {
+  const past_ms = Date.now() - 1_000;
+  return runInDurableObject<Reservation, string[]>(reservationStub(ids[0]!), async (instance, state) => {
+    const placeholders = ids.map(() => "?").join(", ");
+    state.storage.sql.exec(`UPDATE reservations SET expires_at = ?, alarm_at = ? WHERE id IN (${placeholders})`, new Date(past_ms).toISOString(), past_ms, ...ids);
+    // What one alarm run takes of them, read before the alarm is set (the run reads the same).
+    const firstRun = dueReservationIds(instance["db"], Date.now(), RESERVATION_ALARM_BATCH_MAX);
+    await state.storage.setAlarm(Date.now());
+    return firstRun;
+  });
 }
 
 async function stocked(quantity: number): Promise<string> {
@@ -89,10 +107,12 @@ describe("reservations sharing one object", () => {
     const ids = idsInOneShard(RESERVATION_ALARM_BATCH_MAX + 5);
     for (let start = 0; start < ids.length; start += 10) {
       const statuses = await Promise.all(
-        ids.slice(start, start + 10).map(async (id) => (await createReservation({ reservation_id: id, ttl_seconds: 1, lines: [{ product_id: product, quantity: 1 }] })).status),
+        ids.slice(start, start + 10).map(async (id) => (await createReservation({ reservation_id: id, ttl_seconds: 600, lines: [{ product_id: product, quantity: 1 }] })).status),
       );
       expect(statuses).toEqual(statuses.map(() => 201));
     }
+    const firstRun = await makeDueAtOnce(ids);
+    expect(firstRun).toHaveLength(RESERVATION_ALARM_BATCH_MAX);
     await waitFor(async () => ((await getStock(product)).body as { reserved: number }).reserved === 0, 20_000, 200);
     const phases = await Promise.all(ids.map((id) => reservationPhase(id)));
     expect(new Set(phases)).toEqual(new Set(["expired"]));
@@ -110,7 +130,8 @@ describe("reservations sharing one object", () => {
     });
     expect(stockUp.status).toBe(200);
     const ids = idsInOneShard(Math.floor(RESERVATION_ALARM_PRODUCT_CALLS_MAX / products.length) + 2);
-    for (const id of ids) expect((await createReservation({ reservation_id: id, ttl_seconds: 1, lines: products.map((product_id) => ({ product_id, quantity: 1 })) })).status).toBe(201);
+    for (const id of ids) expect((await createReservation({ reservation_id: id, ttl_seconds: 600, lines: products.map((product_id) => ({ product_id, quantity: 1 })) })).status).toBe(201);
+    await makeDueAtOnce(ids);
     await waitFor(async () => (await Promise.all(ids.map((id) => reservationPhase(id)))).every((phase) => phase === "expired"), 30_000, 200);
     for (const product of products.slice(0, 3)) expect((await getStock(product)).body).toMatchObject({ on_hand: 10, reserved: 0 });
   });
