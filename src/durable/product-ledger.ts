@@ -10,7 +10,7 @@ import { decide, type Accepted } from "../ledger/decide";
 import { chainRows, checkChainPage, GENESIS_HASH, type ChainCheck } from "../ledger/hash-chain";
 import type { LedgerFailure, RefusedWrite } from "../ledger/failures";
 import { fingerprintOf } from "../ledger/fingerprint";
-import { planCommit, planHold, planRelease, shortages, type HoldLine, type Shortage } from "../ledger/holds";
+import { holdsAttempt, planCommit, planHold, planRelease, shortages, type HoldLine, type Shortage } from "../ledger/holds";
 import { formatUuidV7 } from "../ledger/ids";
 import { assertContiguous, assertInvariant, assertLevel, assertTotalsMatchLevels } from "../ledger/invariants";
 import { toStock, totalsFromLevels, withLocations } from "../ledger/stock";
@@ -62,11 +62,13 @@ export type StepResult =
   | { ok: false; code: "refused"; failure: LedgerFailure };
 
 /**
- * Seams for tests that attack atomicity: a hook that throws halfway through a write must leave
- * nothing behind. Empty in production.
+ * Seams for tests that attack failures: a hook that throws halfway through a write must leave
+ * nothing behind; one that throws when asked about holds stands for an object that cannot be
+ * reached. Empty in production.
  */
-export interface WriteFaults {
+export interface TestFaults {
   afterLedgerInsert?: () => void;
+  beforeHoldsAttempt?: () => void;
 }
 
 export interface ExportPage {
@@ -92,7 +94,7 @@ type Appended = Omit<Accepted, "rows"> & { rows: Transaction[] };
 
 export class ProductLedger extends DurableObject<Env> {
   private readonly db: store.LedgerDb;
-  private readonly faults: WriteFaults = {};
+  private readonly faults: TestFaults = {};
   /** Set by the first ledger row; the alarm then registers the product in D1. */
   private registrationDue = false;
 
@@ -290,6 +292,15 @@ export class ProductLedger extends DurableObject<Env> {
       store.saveHolds(this.db, holds, decision.next.version);
       return { ok: true, stock: stockAfter(decision) };
     });
+  }
+
+  /**
+   * Whether this product holds the lines of a reservation's `attempt`. Reads only: after a crash,
+   * the Reservation object asks every product this to learn whether a creation got all its holds.
+   */
+  holdsAttempt(reservation_id: string, attempt: number): boolean {
+    this.faults.beforeHoldsAttempt?.();
+    return holdsAttempt(store.readHolds(this.db, reservation_id), attempt);
   }
 
   /** The sale of what a reservation holds here: RELEASE + REMOVE per line. Committing twice is a no-op. */

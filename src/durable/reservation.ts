@@ -6,7 +6,9 @@
 //
 // Each phase is saved BEFORE the product objects are called, and the object's alarm (set to the
 // earliest time any of its reservations needs work) finishes whatever a crash leaves unfinished
-// (see src/ledger/reservations.ts for the state diagram).
+// (see src/ledger/reservations.ts for the state diagram). The one save made after the products
+// answered, `held`, is written after the answer: the products' holds are already the durable
+// proof of it (settlePending).
 
 import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/durable-sqlite";
@@ -99,8 +101,8 @@ export class Reservation extends DurableObject<Env> {
     return this.serialized(input.id, async () => {
       let record = loadReservation(this.db, input.id);
       if (record && (record.phase === "pending" || record.phase === "aborting")) {
-        // An earlier attempt crashed halfway: undo it before anything else.
-        record = await this.finish(await this.abortPending(record));
+        // An earlier attempt crashed: decide it, and undo it if it did not get every hold.
+        record = await this.finish(await this.settlePending(record));
       }
       if (record && publicStatus(record.phase) !== null) {
         if (record.idempotency_key !== input.idempotency_key) return { ok: false, code: "reservation_exists" };
@@ -113,7 +115,8 @@ export class Reservation extends DurableObject<Env> {
 
   read(id: string): Promise<ReservationView | null> {
     return this.serialized(id, async () => {
-      const record = loadReservation(this.db, id);
+      let record = loadReservation(this.db, id);
+      if (record?.phase === "pending") record = await this.settlePending(record);
       return record && publicStatus(record.phase) !== null ? view(record) : null;
     });
   }
@@ -161,17 +164,17 @@ export class Reservation extends DurableObject<Env> {
     deferReservation(this.db, id, (retries) => Date.now() + retryDelayMs(retries));
   }
 
-  /** One reservation's due work: expire it, undo a crashed creation, or retry an unfinished step. */
+  /** One reservation's due work: decide a crashed creation, expire it, or retry an unfinished step. */
   private async wake(id: string): Promise<void> {
     let record = loadReservation(this.db, id);
     if (!record) return;
-    if (record.phase === "held" && isExpired(record, this.now())) {
-      // Saved before any product is called, like every phase.
-      record = this.transition(record, "expiring", EXPIRY_PRINCIPAL, `expiry:${record.id}`);
-      await this.save(record);
-    }
-    record = await this.abortPending(record);
     try {
+      record = await this.settlePending(record);
+      if (record.phase === "held" && isExpired(record, this.now())) {
+        // Saved before any product is called, like every phase.
+        record = this.transition(record, "expiring", EXPIRY_PRINCIPAL, `expiry:${record.id}`);
+        await this.save(record);
+      }
       await this.finish(record);
     } catch (error) {
       // Never let the platform's bounded alarm retries give up: our own backoff keeps trying.
@@ -214,7 +217,9 @@ export class Reservation extends DurableObject<Env> {
     );
     if (results.every((result) => result.status === "fulfilled" && result.value.ok)) {
       record = { ...record, phase: "held" };
-      await this.save(record);
+      // Not awaited: the answer would wait for this write to be durable. Until it is, the record
+      // says `pending`, and every product holding this attempt makes it held (settlePending).
+      this.saveAfterAnswer(record);
       return { ok: true, replayed: false, reservation: view(record) };
     }
 
@@ -243,6 +248,7 @@ export class Reservation extends DurableObject<Env> {
   private close(id: string, target: "committing" | "releasing", principal: string, idempotency_key: string): Promise<CloseResult> {
     return this.serialized(id, async (): Promise<CloseResult> => {
       let record = loadReservation(this.db, id);
+      if (record?.phase === "pending") record = await this.settlePending(record);
       const status = record ? publicStatus(record.phase) : null;
       if (!record || status === null) return { ok: false, code: "not_found" };
 
@@ -303,12 +309,42 @@ export class Reservation extends DurableObject<Env> {
     return finished;
   }
 
-  /** A creation that never finished is undone as the system's abort, not as its requester. */
-  private async abortPending(record: StoredReservation): Promise<StoredReservation> {
+  /**
+   * Decides a creation whose outcome was never saved. `held` is saved after the answer, so a
+   * crash can leave `pending` behind a reservation its client was told is held, as well as
+   * behind one cut short between products. The products' holds are the durable truth: if every
+   * product holds this attempt, the creation succeeded and the reservation is held; otherwise it
+   * is undone, as the system's abort (releasing also fences off holds still in flight). Asking
+   * never takes stock. An unreachable product leaves it pending, retried with backoff.
+   */
+  private async settlePending(record: StoredReservation): Promise<StoredReservation> {
     if (record.phase !== "pending") return record;
-    const aborting = this.transition(record, "aborting", ABORT_PRINCIPAL, `abort:${record.id}:${record.attempt}`);
-    await this.save(aborting);
-    return aborting;
+    const products = [...linesByProduct(record.lines).keys()];
+    const answers = await settleBounded(products, PRODUCT_FANOUT_MAX, async (product_id) => await this.product(product_id).holdsAttempt(record.id, record.attempt));
+    if (answers.some((answer) => answer.status === "rejected")) {
+      await this.save({ ...record, retries: record.retries + 1 });
+      throw new UnfinishedStep(`reservation ${record.id}: a product could not be asked whether it holds attempt ${record.attempt}`);
+    }
+    const settled: StoredReservation = answers.every((answer) => answer.status === "fulfilled" && answer.value)
+      ? { ...record, phase: "held", retries: 0 }
+      : this.transition(record, "aborting", ABORT_PRINCIPAL, `abort:${record.id}:${record.attempt}`);
+    await this.save(settled);
+    return settled;
+  }
+
+  /**
+   * Saves `record` once the current answer has gone out. Queued behind the running operation on
+   * its id, so every later operation on it sees the save; begun a macrotask later, because an
+   * object's answer waits until every write begun before it is durable (the output gate). If
+   * the save fails, the record stays `pending` and its alarm settles it.
+   */
+  private saveAfterAnswer(record: StoredReservation): void {
+    this.serialized(record.id, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      await this.save(record);
+    }).catch((error: unknown) => {
+      console.error(JSON.stringify({ level: "error", message: "saving a reservation after its answer failed; its alarm settles it", reservation_id: record.id, error: String(error) }));
+    });
   }
 
   private transition(record: StoredReservation, phase: ReservationPhase, closed_by: string, closed_key: string): StoredReservation {

@@ -53,6 +53,14 @@ export function planHold(
   return { kind: "reserve", requests: lines.map((line) => ({ ...base, type: "RESERVE", quantity: line.quantity, location_id: line.location_id })) };
 }
 
+/**
+ * Whether this product still holds the lines of `attempt`. A hold writes all of its lines at
+ * once or none, so one held line means all of them are.
+ */
+export function holdsAttempt(existing: readonly Hold[], attempt: number): boolean {
+  return existing.some((hold) => hold.attempt === attempt && hold.status === "held");
+}
+
 export type CommitPlan =
   | { kind: "already_committed" }
   | { kind: "not_active" }

@@ -1,11 +1,13 @@
 // The reservation lifecycle, pure. A reservation moves through phases; the coordinating
 // Durable Object persists each phase BEFORE it calls the product objects, so whatever crashes,
-// the phase says what is left to finish, and the alarm finishes it.
+// the phase says what is left to finish, and the alarm finishes it. `held` alone is saved after
+// the answer: a `pending` left by a crash is held if every product holds its attempt.
 //
 //   pending ──all held──▶ held ──commit──▶ committing ──all products──▶ committed
 //      │                   ├──release──▶ releasing ──all products──▶ released
 //      │                   └──expires_at─▶ expiring ──all products──▶ expired
-//      └──a line short, or a crash──▶ aborting ──all products──▶ failed (a retry may start over)
+//      └──a line short, or a crash before every hold──▶ aborting ──all products──▶ failed
+//                                                       (a retry may start over)
 
 import {
   RESERVATION_SHARDS,
@@ -85,7 +87,7 @@ export function isExpired(record: Pick<ReservationRecord, "expires_at">, now: st
 export function nextAlarmAt(record: ReservationRecord, now_ms: number): number | null {
   switch (record.phase) {
     case "pending":
-      // Once undoing it has been tried and failed, back off like every other unfinished step.
+      // Once settling it has been tried and failed, back off like every other unfinished step.
       if (record.retries > 0) return now_ms + retryDelayMs(record.retries);
       return Math.min(Date.parse(record.created_at) + RESERVATION_PENDING_TIMEOUT_MS, Date.parse(record.expires_at));
     case "held":

@@ -30,6 +30,15 @@ export function reservationStub(id: string) {
   return reservationObject(env, id);
 }
 
+/**
+ * Resolves once the save each reservation's object makes after answering (a creation's `held`)
+ * is done: every operation on an id runs after it, and a read is the lightest one. Tests that
+ * edit a reservation's row directly call this first, as the object's own operations would wait.
+ */
+export async function savesAfterAnswerDone(ids: readonly string[]): Promise<void> {
+  await Promise.all(ids.map((id) => reservationStub(id).read(id)));
+}
+
 /** The internal phase (pending, aborting, committing…) that clients never see. */
 export function reservationPhase(id: string): Promise<string | null> {
   return runInDurableObject<Reservation, string | null>(reservationStub(id), (_instance, state) => {

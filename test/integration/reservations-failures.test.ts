@@ -2,19 +2,31 @@
 // competing for the last units, and crashes or outages halfway through a multi-product step.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { ProductLedger } from "../../src/durable/product-ledger";
 import type { Reservation } from "../../src/durable/reservation";
 import { saveReservation } from "../../src/durable/reservation-store";
 import { RESERVATION_PENDING_TIMEOUT_MS } from "../../src/ledger/constants";
 import { drizzle } from "drizzle-orm/durable-sqlite";
 import { reservationSchema } from "../../src/durable/reservation-tables";
-import { freshProductId, getStock, historyOf, postTransaction } from "../helpers/http";
+import { call, freshKey, freshProductId, getStock, historyOf, postTransaction } from "../helpers/http";
 import { injectFailureAfterLedgerInsert, ledgerStub, rawState, sumsFromRows } from "../helpers/ledger-object";
-import { closeReservation, createReservation, reservationPhase, reservationStatus, reservationStub, waitFor } from "../helpers/reservations";
+import { closeReservation, createReservation, reservationPhase, reservationStatus, reservationStub, savesAfterAnswerDone, waitFor } from "../helpers/reservations";
 
 async function stocked(quantity: number, prefix = "sku"): Promise<string> {
   const product = freshProductId(prefix);
   expect((await postTransaction(product, { type: "ADD", quantity })).status).toBe(201);
   return product;
+}
+
+/** Makes a product's object fail when asked whether it holds an attempt (as if unreachable), or answer again. */
+function injectFailureOnHoldsAttempt(product_id: string, enabled: boolean): Promise<void> {
+  return runInDurableObject<ProductLedger, void>(ledgerStub(product_id), (instance) => {
+    instance["faults"].beforeHoldsAttempt = enabled
+      ? () => {
+          throw new Error("injected failure: the product cannot answer");
+        }
+      : undefined;
+  });
 }
 
 function reservationRows(raw: Awaited<ReturnType<typeof rawState>>, type: string) {
@@ -250,6 +262,89 @@ describe("failures halfway through a multi-product step", () => {
       expect((await getStock(product)).body).toMatchObject({ on_hand: 2, reserved: 0 });
       expect(reservationRows(await rawState(product), "REMOVE")).toHaveLength(1);
     }
+  });
+});
+
+describe("a creation whose held was never saved (a crash right after the answer)", () => {
+  /**
+   * A reservation created over HTTP, then put back in the state a crash between its answer and
+   * its `held` save leaves: the record `pending` and due (as 30 s later), every product holding.
+   */
+  async function answeredThenCrashed() {
+    const products = [await stocked(5, "lost-a"), await stocked(5, "lost-b")];
+    const key = freshKey();
+    const body = { lines: products.map((product_id) => ({ product_id, quantity: 2 })) };
+    const created = await createReservation(body, key);
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    await savesAfterAnswerDone([id]);
+    expect(await reservationPhase(id)).toBe("held");
+    await runInDurableObject<Reservation, void>(reservationStub(id), (_instance, state) => {
+      state.storage.sql.exec("UPDATE reservations SET phase = 'pending', alarm_at = ? WHERE id = ?", Date.now() - 1, id);
+    });
+    expect(await reservationPhase(id)).toBe("pending");
+    return { products, key, body, id };
+  }
+
+  async function expectHeldOnEveryProduct(products: string[]) {
+    for (const product of products) {
+      expect((await getStock(product)).body).toMatchObject({ on_hand: 5, reserved: 2, available: 3 });
+      expect(reservationRows(await rawState(product), "RESERVE")).toHaveLength(1);
+      expect(reservationRows(await rawState(product), "RELEASE")).toHaveLength(0);
+    }
+  }
+
+  it("is held for a reader, at once: every product holds its attempt, and asking took no stock", async () => {
+    const { products, id } = await answeredThenCrashed();
+    expect(await reservationStatus(id)).toBe("held");
+    expect(await reservationPhase(id)).toBe("held");
+    await expectHeldOnEveryProduct(products);
+  });
+
+  it("is replayed as held to a retry of the same request, which holds nothing twice", async () => {
+    const { products, key, body, id } = await answeredThenCrashed();
+    const retried = await createReservation(body, key);
+    expect(retried.status).toBe(200);
+    expect(retried.headers.get("idempotent-replayed")).toBe("true");
+    expect(await retried.json()).toMatchObject({ id, status: "held" });
+    await expectHeldOnEveryProduct(products);
+  });
+
+  it("can be committed", async () => {
+    const { products, id } = await answeredThenCrashed();
+    expect((await closeReservation(id, "commit")).status).toBe(200);
+    for (const product of products) expect((await getStock(product)).body).toMatchObject({ on_hand: 3, reserved: 0, available: 3 });
+  });
+
+  it("is held after its alarm, with no request, and then expires at expires_at as usual", async () => {
+    const { products, id } = await answeredThenCrashed();
+    // The alarm the pending save set (created_at + 30 s), run now.
+    expect(await runDurableObjectAlarm(reservationStub(id))).toBe(true);
+    expect(await reservationPhase(id)).toBe("held");
+    await expectHeldOnEveryProduct(products);
+
+    // Past expires_at, the next run expires it like any held reservation.
+    await runInDurableObject<Reservation, void>(reservationStub(id), (_instance, state) => {
+      state.storage.sql.exec("UPDATE reservations SET expires_at = ?, alarm_at = ? WHERE id = ?", new Date(Date.now() - 1_000).toISOString(), Date.now() - 1_000, id);
+    });
+    // The alarm the first run set, at the original expires_at, run now.
+    expect(await runDurableObjectAlarm(reservationStub(id))).toBe(true);
+    expect(await reservationPhase(id)).toBe("expired");
+    for (const product of products) expect((await getStock(product)).body).toMatchObject({ on_hand: 5, reserved: 0, available: 5 });
+  });
+
+  it("keeps an unreached creation pending with backoff when a product cannot be asked, and answers no reader it is gone", async () => {
+    const { products, id } = await answeredThenCrashed();
+    await injectFailureOnHoldsAttempt(products[1]!, true);
+    const read = await call("GET", `/v1/reservations/${id}`, { role: "reader" });
+    expect(read.status).toBe(500);
+    expect(await reservationPhase(id)).toBe("pending");
+    const retries = await runInDurableObject<Reservation, number>(reservationStub(id), (_instance, state) => Number(state.storage.sql.exec("SELECT retries FROM reservations WHERE id = ?", id).one().retries));
+    expect(retries).toBe(1);
+
+    await injectFailureOnHoldsAttempt(products[1]!, false);
+    expect(await reservationStatus(id)).toBe("held");
+    await expectHeldOnEveryProduct(products);
   });
 });
 

@@ -10,7 +10,7 @@ import { reservationShard } from "../../src/ledger/reservations";
 import initMigration from "../../migrations/reservation/0000_init.sql";
 import shardMigration from "../../migrations/reservation/0002_drop_single_reservation.sql";
 import { call, freshProductId, getStock, postTransaction } from "../helpers/http";
-import { closeReservation, createReservation, reservationPhase, reservationStatus, reservationStub, waitFor } from "../helpers/reservations";
+import { closeReservation, createReservation, reservationPhase, reservationStatus, reservationStub, savesAfterAnswerDone, waitFor } from "../helpers/reservations";
 
 /** `count` fresh reservation ids that all land in the same Reservation object. */
 function idsInOneShard(count: number): string[] {
@@ -30,6 +30,7 @@ function idsInOneShard(count: number): string[] {
  * set by the one before, can expire the rest.
  */
 async function makeDueAtOnce(ids: string[]): Promise<string[]> {
+  await savesAfterAnswerDone(ids);
   const past_ms = Date.now() - 1_000;
   return runInDurableObject<Reservation, string[]>(reservationStub(ids[0]!), async (instance, state) => {
     const placeholders = ids.map(() => "?").join(", ");

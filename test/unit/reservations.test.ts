@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { holdsAttempt, type Hold } from "../../src/ledger/holds";
 import { RESERVATION_PENDING_TIMEOUT_MS, RESERVATION_RETRY_DELAY_MS_MAX, RESERVATION_RETRY_DELAY_MS_MIN, RESERVATION_SHARDS } from "../../src/ledger/constants";
 import { duplicateLineIndexes, linesByProduct, nextAlarmAt, publicStatus, reservationShard, retryDelayMs, withinProductCalls, type ReservationRecord } from "../../src/ledger/reservations";
 
@@ -98,5 +99,20 @@ describe("which due reservations one alarm run works on", () => {
   it("always takes the first, even when it alone passes the budget, and nothing from nothing", () => {
     expect(withinProductCalls(due(600, 1), 500)).toEqual(["r0"]);
     expect(withinProductCalls([], 500)).toEqual([]);
+  });
+});
+
+describe("holdsAttempt: how a crashed creation is decided", () => {
+  const hold = (attempt: number, status: Hold["status"]): Hold => ({ reservation_id: "r", location_id: "default", quantity: 1, status, attempt });
+
+  it("is true only while this very attempt is held", () => {
+    expect(holdsAttempt([hold(2, "held")], 2)).toBe(true);
+    expect(holdsAttempt([hold(1, "released"), hold(2, "held")], 2)).toBe(true);
+  });
+
+  it("is false for nothing held, an older attempt's hold, or this attempt given back", () => {
+    expect(holdsAttempt([], 1)).toBe(false);
+    expect(holdsAttempt([hold(1, "held")], 2)).toBe(false);
+    expect(holdsAttempt([hold(2, "released")], 2)).toBe(false);
   });
 });
