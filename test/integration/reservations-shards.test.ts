@@ -3,6 +3,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { ProductLedger } from "../../src/durable/product-ledger";
 import type { Reservation } from "../../src/durable/reservation";
 import { dueReservationIds } from "../../src/durable/reservation-store";
 import { RESERVATION_ALARM_BATCH_MAX, RESERVATION_ALARM_PRODUCT_CALLS_MAX } from "../../src/ledger/constants";
@@ -10,6 +11,7 @@ import { reservationShard } from "../../src/ledger/reservations";
 import initMigration from "../../migrations/reservation/0000_init.sql";
 import shardMigration from "../../migrations/reservation/0002_drop_single_reservation.sql";
 import { call, freshProductId, getStock, postTransaction } from "../helpers/http";
+import { ledgerStub } from "../helpers/ledger-object";
 import { closeReservation, createReservation, reservationPhase, reservationStatus, reservationStub, savesAfterAnswerDone, waitFor } from "../helpers/reservations";
 
 /** `count` fresh reservation ids that all land in the same Reservation object. */
@@ -88,6 +90,38 @@ describe("reservations sharing one object", () => {
     await waitFor(async () => (await reservationPhase(first)) === "expired", 10_000, 100);
     expect(await reservationStatus(second)).toBe("held");
     expect((await getStock(product)).body).toMatchObject({ reserved: 1 });
+  });
+
+  it("does not make a reservation wait for another one of the same object whose product is slow, and runs each id's operations in order", async () => {
+    const slow = await stocked(10);
+    const fast = await stocked(10);
+    const [waiting, other] = idsInOneShard(2) as [string, string];
+    // The slow product's object takes no request for a while (its input gate is closed).
+    let reopened = 0;
+    const blocked = runInDurableObject<ProductLedger, void>(ledgerStub(slow), (_instance, state) =>
+      state.blockConcurrencyWhile(async () => {
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        reopened = Date.now();
+      }),
+    );
+    const first = createReservation({ reservation_id: waiting, lines: [{ product_id: slow, quantity: 1 }] }).then((response) => ({ status: response.status, at: Date.now() }));
+    // Queued behind the creation of the same id: it must see the creation's outcome.
+    const read = new Promise((resolve) => setTimeout(resolve, 50)).then(() => reservationStatus(waiting)).then((status) => ({ status, at: Date.now() }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    const started = Date.now();
+    expect((await createReservation({ reservation_id: other, lines: [{ product_id: fast, quantity: 1 }] })).status).toBe(201);
+    expect(await reservationStatus(other)).toBe("held");
+    const otherDone = Date.now();
+    expect(otherDone - started).toBeLessThan(1_000);
+    expect(reopened).toBe(0);
+
+    await blocked;
+    const [created, seen] = await Promise.all([first, read]);
+    expect(created.status).toBe(201);
+    expect(created.at).toBeGreaterThanOrEqual(reopened);
+    expect(seen.status).toBe("held");
+    expect(seen.at).toBeGreaterThanOrEqual(created.at);
   });
 
   it("keeps each reservation's outcome its own: committing one does not touch another in the same object", async () => {
