@@ -80,6 +80,11 @@ export class Reservation extends DurableObject<Env> {
    */
   private readonly queues = new Map<string, Promise<unknown>>();
   /**
+   * Per id, a save the running operation leaves for after its answer (a creation's `held`). It
+   * belongs to that operation's turn in the id's queue: the next operation waits for it.
+   */
+  private readonly afterAnswer = new Map<string, () => Promise<void>>();
+  /**
    * When the object's alarm is set, as far as this instance knows (null: unknown or none, and
    * the next save sets it exactly). It is never later than the earliest alarm_at of the rows: a
    * save that moves a row's time earlier moves the alarm too; one that moves it later, or ends
@@ -102,7 +107,7 @@ export class Reservation extends DurableObject<Env> {
       let record = loadReservation(this.db, input.id);
       if (record && (record.phase === "pending" || record.phase === "aborting")) {
         // An earlier attempt crashed: decide it, and undo it if it did not get every hold.
-        record = await this.finish(await this.settlePending(record));
+        record = await this.finish(await this.settlePending(record, "request"));
       }
       if (record && publicStatus(record.phase) !== null) {
         if (record.idempotency_key !== input.idempotency_key) return { ok: false, code: "reservation_exists" };
@@ -116,7 +121,7 @@ export class Reservation extends DurableObject<Env> {
   read(id: string): Promise<ReservationView | null> {
     return this.serialized(id, async () => {
       let record = loadReservation(this.db, id);
-      if (record?.phase === "pending") record = await this.settlePending(record);
+      if (record?.phase === "pending") record = await this.settlePending(record, "request");
       return record && publicStatus(record.phase) !== null ? view(record) : null;
     });
   }
@@ -169,7 +174,7 @@ export class Reservation extends DurableObject<Env> {
     let record = loadReservation(this.db, id);
     if (!record) return;
     try {
-      record = await this.settlePending(record);
+      record = await this.settlePending(record, "alarm");
       if (record.phase === "held" && isExpired(record, this.now())) {
         // Saved before any product is called, like every phase.
         record = this.transition(record, "expiring", EXPIRY_PRINCIPAL, `expiry:${record.id}`);
@@ -216,11 +221,11 @@ export class Reservation extends DurableObject<Env> {
       }),
     );
     if (results.every((result) => result.status === "fulfilled" && result.value.ok)) {
-      record = { ...record, phase: "held" };
-      // Not awaited: the answer would wait for this write to be durable. Until it is, the record
-      // says `pending`, and every product holding this attempt makes it held (settlePending).
-      this.saveAfterAnswer(record);
-      return { ok: true, replayed: false, reservation: view(record) };
+      const held: StoredReservation = { ...record, phase: "held" };
+      // After the answer: the answer would otherwise wait for this write to be durable. Until it
+      // is, the record says `pending`, and every product holding this attempt makes it held.
+      this.afterAnswer.set(held.id, () => this.save(held));
+      return { ok: true, replayed: false, reservation: view(held) };
     }
 
     // Not every line could be held: give back what was, then answer. If giving back fails,
@@ -248,7 +253,7 @@ export class Reservation extends DurableObject<Env> {
   private close(id: string, target: "committing" | "releasing", principal: string, idempotency_key: string): Promise<CloseResult> {
     return this.serialized(id, async (): Promise<CloseResult> => {
       let record = loadReservation(this.db, id);
-      if (record?.phase === "pending") record = await this.settlePending(record);
+      if (record?.phase === "pending") record = await this.settlePending(record, "request");
       const status = record ? publicStatus(record.phase) : null;
       if (!record || status === null) return { ok: false, code: "not_found" };
 
@@ -313,38 +318,29 @@ export class Reservation extends DurableObject<Env> {
    * Decides a creation whose outcome was never saved. `held` is saved after the answer, so a
    * crash can leave `pending` behind a reservation its client was told is held, as well as
    * behind one cut short between products. The products' holds are the durable truth: if every
-   * product holds this attempt, the creation succeeded and the reservation is held; otherwise it
-   * is undone, as the system's abort (releasing also fences off holds still in flight). Asking
-   * never takes stock. An unreachable product leaves it pending, retried with backoff.
+   * product holds this attempt, the creation succeeded and the reservation is held; if one does
+   * not, it is undone, as the system's abort (releasing also fences off holds still in flight).
+   * Asking never takes stock. When a product cannot be asked and none said no, the outcome is
+   * unknown: past expires_at it ends as an expiry either way; before, it stays pending, and only
+   * the alarm counts the failure for its backoff (a client's reads do not stretch it).
    */
-  private async settlePending(record: StoredReservation): Promise<StoredReservation> {
+  private async settlePending(record: StoredReservation, caller: "request" | "alarm"): Promise<StoredReservation> {
     if (record.phase !== "pending") return record;
     const products = [...linesByProduct(record.lines).keys()];
     const answers = await settleBounded(products, PRODUCT_FANOUT_MAX, async (product_id) => await this.product(product_id).holdsAttempt(record.id, record.attempt));
-    if (answers.some((answer) => answer.status === "rejected")) {
-      await this.save({ ...record, retries: record.retries + 1 });
+    let settled: StoredReservation;
+    if (answers.some((answer) => answer.status === "fulfilled" && !answer.value)) {
+      settled = this.transition(record, "aborting", ABORT_PRINCIPAL, `abort:${record.id}:${record.attempt}`);
+    } else if (answers.every((answer) => answer.status === "fulfilled")) {
+      settled = { ...record, phase: "held", retries: 0 };
+    } else if (isExpired(record, this.now())) {
+      settled = this.transition(record, "expiring", EXPIRY_PRINCIPAL, `expiry:${record.id}`);
+    } else {
+      if (caller === "alarm") await this.save({ ...record, retries: record.retries + 1 });
       throw new UnfinishedStep(`reservation ${record.id}: a product could not be asked whether it holds attempt ${record.attempt}`);
     }
-    const settled: StoredReservation = answers.every((answer) => answer.status === "fulfilled" && answer.value)
-      ? { ...record, phase: "held", retries: 0 }
-      : this.transition(record, "aborting", ABORT_PRINCIPAL, `abort:${record.id}:${record.attempt}`);
     await this.save(settled);
     return settled;
-  }
-
-  /**
-   * Saves `record` once the current answer has gone out. Queued behind the running operation on
-   * its id, so every later operation on it sees the save; begun a macrotask later, because an
-   * object's answer waits until every write begun before it is durable (the output gate). If
-   * the save fails, the record stays `pending` and its alarm settles it.
-   */
-  private saveAfterAnswer(record: StoredReservation): void {
-    this.serialized(record.id, async () => {
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      await this.save(record);
-    }).catch((error: unknown) => {
-      console.error(JSON.stringify({ level: "error", message: "saving a reservation after its answer failed; its alarm settles it", reservation_id: record.id, error: String(error) }));
-    });
   }
 
   private transition(record: StoredReservation, phase: ReservationPhase, closed_by: string, closed_key: string): StoredReservation {
@@ -381,13 +377,33 @@ export class Reservation extends DurableObject<Env> {
 
   private serialized<T>(id: string, work: () => Promise<T>): Promise<T> {
     const run = (this.queues.get(id) ?? Promise.resolve()).then(work, work);
-    const tail = run.catch(() => undefined);
+    const tail = run.then(
+      () => this.runAfterAnswer(id),
+      () => this.runAfterAnswer(id),
+    );
     this.queues.set(id, tail);
     // Forget the chain once nothing was queued behind this run, so the map stays small.
     void tail.then(() => {
       if (this.queues.get(id) === tail) this.queues.delete(id);
     });
     return run;
+  }
+
+  /**
+   * Runs the save an operation left for after its answer, in that operation's turn. Begun a
+   * macrotask later, because an object's answer waits until every write begun before it is
+   * durable (the output gate). If it fails, the record stays `pending` and is settled later.
+   */
+  private async runAfterAnswer(id: string): Promise<void> {
+    const save = this.afterAnswer.get(id);
+    if (save === undefined) return;
+    this.afterAnswer.delete(id);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    try {
+      await save();
+    } catch (error) {
+      console.error(JSON.stringify({ level: "error", message: "saving a reservation after its answer failed; it is settled later", reservation_id: id, error: String(error) }));
+    }
   }
 
   private product(product_id: string) {

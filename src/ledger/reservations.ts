@@ -87,8 +87,9 @@ export function isExpired(record: Pick<ReservationRecord, "expires_at">, now: st
 export function nextAlarmAt(record: ReservationRecord, now_ms: number): number | null {
   switch (record.phase) {
     case "pending":
-      // Once settling it has been tried and failed, back off like every other unfinished step.
-      if (record.retries > 0) return now_ms + retryDelayMs(record.retries);
+      // Once settling it has been tried and failed, back off like every other unfinished step,
+      // but not past expires_at: from then on it ends as an expiry, decided or not.
+      if (record.retries > 0) return Math.min(now_ms + retryDelayMs(record.retries), Date.parse(record.expires_at));
       return Math.min(Date.parse(record.created_at) + RESERVATION_PENDING_TIMEOUT_MS, Date.parse(record.expires_at));
     case "held":
       return Date.parse(record.expires_at);

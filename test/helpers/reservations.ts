@@ -31,9 +31,10 @@ export function reservationStub(id: string) {
 }
 
 /**
- * Resolves once the save each reservation's object makes after answering (a creation's `held`)
- * is done: every operation on an id runs after it, and a read is the lightest one. Tests that
- * edit a reservation's row directly call this first, as the object's own operations would wait.
+ * Called after the creations have answered: resolves once the save each reservation's object
+ * makes after answering (a creation's `held`) is done, since the next operation on an id runs
+ * after it and a read is the lightest one. Tests that edit a reservation's row directly call
+ * this first, as the object's own operations would wait.
  */
 export async function savesAfterAnswerDone(ids: readonly string[]): Promise<void> {
   await Promise.all(ids.map((id) => reservationStub(id).read(id)));

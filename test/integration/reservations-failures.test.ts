@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { ProductLedger } from "../../src/durable/product-ledger";
 import type { Reservation } from "../../src/durable/reservation";
 import { saveReservation } from "../../src/durable/reservation-store";
-import { RESERVATION_PENDING_TIMEOUT_MS } from "../../src/ledger/constants";
+import { RESERVATION_PENDING_TIMEOUT_MS, RESERVATION_RETRY_DELAY_MS_MIN } from "../../src/ledger/constants";
 import { drizzle } from "drizzle-orm/durable-sqlite";
 import { reservationSchema } from "../../src/durable/reservation-tables";
 import { call, freshKey, freshProductId, getStock, historyOf, postTransaction } from "../helpers/http";
@@ -333,19 +333,140 @@ describe("a creation whose held was never saved (a crash right after the answer)
     for (const product of products) expect((await getStock(product)).body).toMatchObject({ on_hand: 5, reserved: 0, available: 5 });
   });
 
-  it("keeps an unreached creation pending with backoff when a product cannot be asked, and answers no reader it is gone", async () => {
+  it("stays pending when a product cannot be asked and none said no: a reader gets 500, not a 404 that may be false, and only the alarm counts the failure", async () => {
     const { products, id } = await answeredThenCrashed();
     await injectFailureOnHoldsAttempt(products[1]!, true);
-    const read = await call("GET", `/v1/reservations/${id}`, { role: "reader" });
-    expect(read.status).toBe(500);
-    expect(await reservationPhase(id)).toBe("pending");
-    const retries = await runInDurableObject<Reservation, number>(reservationStub(id), (_instance, state) => Number(state.storage.sql.exec("SELECT retries FROM reservations WHERE id = ?", id).one().retries));
-    expect(retries).toBe(1);
+    expect((await call("GET", `/v1/reservations/${id}`, { role: "reader" })).status).toBe(500);
+    expect((await closeReservation(id, "commit")).status).toBe(500);
+    expect(await reservationRow(id)).toMatchObject({ phase: "pending", retries: 0 });
+
+    const before = Date.now();
+    expect(await runDurableObjectAlarm(reservationStub(id))).toBe(true);
+    const row = await reservationRow(id);
+    expect(row).toMatchObject({ phase: "pending", retries: 1 });
+    // Backed off, not due again at once.
+    expect(row.alarm_at).toBeGreaterThanOrEqual(before + RESERVATION_RETRY_DELAY_MS_MIN);
 
     await injectFailureOnHoldsAttempt(products[1]!, false);
     expect(await reservationStatus(id)).toBe("held");
     await expectHeldOnEveryProduct(products);
   });
+
+  it("is undone at once when a product does not hold the attempt, even while another cannot be asked", async () => {
+    const notHeld = await stocked(5, "undo-a");
+    const unreachable = await stocked(5, "undo-b");
+    const id = `undo-${crypto.randomUUID()}`;
+    const expires_at = new Date(Date.now() + 900_000).toISOString();
+    await savePendingAsACrashLeavesIt(id, [notHeld, unreachable], expires_at);
+    expect((await holdOfAttempt(unreachable, id, 1, expires_at)).ok).toBe(true);
+    await injectFailureOnHoldsAttempt(unreachable, true);
+
+    expect(await reservationStatus(id)).toBeNull();
+    expect(await reservationPhase(id)).toBe("aborting");
+    // The alarm gives back what was held (releasing needs no answer to the question).
+    expect(await runDurableObjectAlarm(reservationStub(id))).toBe(true);
+    expect(await reservationPhase(id)).toBe("failed");
+    for (const product of [notHeld, unreachable]) expect((await getStock(product)).body).toMatchObject({ on_hand: 5, reserved: 0 });
+    await injectFailureOnHoldsAttempt(unreachable, false);
+  });
+
+  it("ends as an expiry once expires_at has passed while a product still cannot be asked, giving back what is held", async () => {
+    const { products, id } = await answeredThenCrashed();
+    await injectFailureOnHoldsAttempt(products[1]!, true);
+    await runInDurableObject<Reservation, void>(reservationStub(id), (_instance, state) => {
+      state.storage.sql.exec("UPDATE reservations SET expires_at = ? WHERE id = ?", new Date(Date.now() - 1_000).toISOString(), id);
+    });
+    expect(await runDurableObjectAlarm(reservationStub(id))).toBe(true);
+    expect(await reservationPhase(id)).toBe("expired");
+    expect(await reservationStatus(id)).toBe("expired");
+    for (const product of products) expect((await getStock(product)).body).toMatchObject({ on_hand: 5, reserved: 0, available: 5 });
+    const history = await historyOf(products[0]!);
+    expect(history.data.find((row) => row.type === "RELEASE")).toMatchObject({ created_by: "system:expiry" });
+    await injectFailureOnHoldsAttempt(products[1]!, false);
+  });
 });
+
+describe("operations queued behind a creation still waiting for its products", () => {
+  /** Starts a creation whose product does not answer for a while, and resolves once it is pending. */
+  async function creationInFlight(quantity: number) {
+    const product = await stocked(5, "queued");
+    const id = `queued-${crypto.randomUUID()}`;
+    const blocked = runInDurableObject<ProductLedger, void>(ledgerStub(product), (_instance, state) =>
+      state.blockConcurrencyWhile(() => new Promise((resolve) => setTimeout(resolve, 800))),
+    );
+    const created = createReservation({ reservation_id: id, lines: [{ product_id: product, quantity }] });
+    await waitFor(async () => (await reservationPhase(id)) === "pending", 5_000, 20);
+    return { product, id, created, blocked };
+  }
+
+  it.each([
+    ["release", "released", { on_hand: 5, reserved: 0, available: 5 }],
+    ["commit", "committed", { on_hand: 3, reserved: 0, available: 3 }],
+  ] as const)("ends a %s sent meanwhile as %s: the creation's later save of held does not overwrite it", async (action, status, stock) => {
+    const { product, id, created, blocked } = await creationInFlight(2);
+    const closed = closeReservation(id, action);
+    await blocked;
+    expect((await created).status).toBe(201);
+    const closing = await closed;
+    expect(closing.status).toBe(200);
+    expect(await closing.json()).toMatchObject({ id, status });
+
+    await savesAfterAnswerDone([id]);
+    expect(await reservationPhase(id)).toBe(status);
+    expect(await reservationStatus(id)).toBe(status);
+    expect((await getStock(product)).body).toMatchObject(stock);
+  });
+});
+
+/** The stored row of a reservation: its phase, retry count and next alarm time. */
+function reservationRow(id: string): Promise<{ phase: string; retries: number; alarm_at: number | null }> {
+  return runInDurableObject<Reservation, { phase: string; retries: number; alarm_at: number | null }>(reservationStub(id), (_instance, state) => {
+    const row = state.storage.sql.exec("SELECT phase, retries, alarm_at FROM reservations WHERE id = ?", id).one();
+    return { phase: String(row.phase), retries: Number(row.retries), alarm_at: row.alarm_at === null ? null : Number(row.alarm_at) };
+  });
+}
+
+/** What a creation that crashed before answering leaves: its record pending (attempt 1), due now. */
+function savePendingAsACrashLeavesIt(id: string, products: string[], expires_at: string): Promise<void> {
+  const now = new Date();
+  return runInDurableObject<Reservation, void>(reservationStub(id), async (_instance, state) => {
+    saveReservation(
+      drizzle(state.storage, { schema: reservationSchema }),
+      {
+        id,
+        phase: "pending",
+        reason: "checkout",
+        ttl_seconds: 900,
+        expires_at,
+        created_by: "test-writer",
+        created_at: now.toISOString(),
+        lines: products.map((product_id) => ({ product_id, location_id: "default", quantity: 3 })),
+        idempotency_key: "k",
+        fingerprint: "f",
+        attempt: 1,
+        retries: 0,
+        closed_by: null,
+        closed_key: null,
+      },
+      now.toISOString(),
+      now.getTime(),
+    );
+    await state.storage.setAlarm(now.getTime() + RESERVATION_PENDING_TIMEOUT_MS);
+  });
+}
+
+/** The hold a crashed creation's coordinator sent to one product (3 units). */
+function holdOfAttempt(product_id: string, reservation_id: string, attempt: number, expires_at: string) {
+  return ledgerStub(product_id).hold({
+    product_id,
+    reservation_id,
+    created_by: "test-writer",
+    reason: "checkout",
+    idempotency_key: "k",
+    attempt,
+    expires_at,
+    lines: [{ location_id: "default", quantity: 3 }],
+  });
+}
 
 /** A product's history, ascending, as a reader sees it. */

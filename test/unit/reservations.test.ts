@@ -26,8 +26,9 @@ describe("when a reservation's alarm fires next", () => {
     expect(nextAlarmAt(record({ phase: "pending" }), now)).toBe(Date.parse("2026-01-01T00:00:00.000Z") + RESERVATION_PENDING_TIMEOUT_MS);
   });
 
-  it("never waits past expires_at for a pending one", () => {
+  it("never waits past expires_at for a pending one, fresh or backing off", () => {
     expect(nextAlarmAt(record({ phase: "pending", expires_at: "2026-01-01T00:00:10.000Z" }), now)).toBe(Date.parse("2026-01-01T00:00:10.000Z"));
+    expect(nextAlarmAt(record({ phase: "pending", retries: 12, expires_at: "2026-01-01T00:06:00.000Z" }), now)).toBe(Date.parse("2026-01-01T00:06:00.000Z"));
   });
 
   it("backs off a pending or unfinished step that already failed, instead of firing again at once", () => {
