@@ -165,49 +165,11 @@ describe("failures halfway through a multi-product step", () => {
     const productA = await stocked(5, "crash-a");
     const productB = await stocked(5, "crash-b");
     const id = `crash-${crypto.randomUUID()}`;
-    const now = new Date();
-    // The time a crashed creation is undone; runDurableObjectAlarm below runs it early.
-    const pendingDue = now.getTime() + RESERVATION_PENDING_TIMEOUT_MS;
+    const expires_at = new Date(Date.now() + 900_000).toISOString();
     // What a crash leaves: the record saved as pending, product A held, product B never called.
-    await runInDurableObject<Reservation, void>(reservationStub(id), async (_instance, state) => {
-      saveReservation(
-        drizzle(state.storage, { schema: reservationSchema }),
-        {
-          id,
-          phase: "pending",
-          reason: "checkout",
-          ttl_seconds: 900,
-          expires_at: new Date(now.getTime() + 900_000).toISOString(),
-          created_by: "test-writer",
-          created_at: now.toISOString(),
-          lines: [
-            { product_id: productA, location_id: "default", quantity: 3 },
-            { product_id: productB, location_id: "default", quantity: 3 },
-          ],
-          idempotency_key: "k",
-          fingerprint: "f",
-          attempt: 1,
-          retries: 0,
-          closed_by: null,
-          closed_key: null,
-        },
-        now.toISOString(),
-        pendingDue,
-      );
-      await state.storage.setAlarm(pendingDue);
-    });
+    await savePendingAsACrashLeavesIt(id, [productA, productB], expires_at);
     // The hold the coordinator sent before it crashed, and one the crash left in flight.
-    const holdOfAttempt1 = (product_id: string) =>
-      ledgerStub(product_id).hold({
-        product_id,
-        reservation_id: id,
-        created_by: "test-writer",
-        reason: "checkout",
-        idempotency_key: "k",
-        attempt: 1,
-        expires_at: new Date(now.getTime() + 900_000).toISOString(),
-        lines: [{ location_id: "default", quantity: 3 }],
-      });
+    const holdOfAttempt1 = (product_id: string) => holdOfAttempt(product_id, id, 1, expires_at);
     expect((await holdOfAttempt1(productA)).ok).toBe(true);
     expect((await getStock(productA)).body).toMatchObject({ reserved: 3 });
 
@@ -426,9 +388,13 @@ function reservationRow(id: string): Promise<{ phase: string; retries: number; a
   });
 }
 
-/** What a creation that crashed before answering leaves: its record pending (attempt 1), due now. */
+/**
+ * What a creation that crashed before answering leaves: its record pending (attempt 1, 3 units
+ * per product), and the alarm at the pending timeout (runDurableObjectAlarm runs it early).
+ */
 function savePendingAsACrashLeavesIt(id: string, products: string[], expires_at: string): Promise<void> {
   const now = new Date();
+  const pendingDue = now.getTime() + RESERVATION_PENDING_TIMEOUT_MS;
   return runInDurableObject<Reservation, void>(reservationStub(id), async (_instance, state) => {
     saveReservation(
       drizzle(state.storage, { schema: reservationSchema }),
@@ -449,9 +415,9 @@ function savePendingAsACrashLeavesIt(id: string, products: string[], expires_at:
         closed_key: null,
       },
       now.toISOString(),
-      now.getTime(),
+      pendingDue,
     );
-    await state.storage.setAlarm(now.getTime() + RESERVATION_PENDING_TIMEOUT_MS);
+    await state.storage.setAlarm(pendingDue);
   });
 }
 
