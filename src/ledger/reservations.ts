@@ -6,6 +6,8 @@
 //   pending ──all held──▶ held ──commit──▶ committing ──all products──▶ committed
 //      │                   ├──release──▶ releasing ──all products──▶ released
 //      │                   └──expires_at─▶ expiring ──all products──▶ expired
+//      │                                      ▲
+//      ├──after a crash, past expires_at, a product cannot be asked
 //      └──a line short, or a crash before every hold──▶ aborting ──all products──▶ failed
 //                                                       (a retry may start over)
 
