@@ -6,8 +6,7 @@
 //   pending ──all held──▶ held ──commit──▶ committing ──all products──▶ committed
 //      │                   ├──release──▶ releasing ──all products──▶ released
 //      │                   └──expires_at─▶ expiring ──all products──▶ expired
-//      │                                      ▲
-//      ├──after a crash, past expires_at, a product cannot be asked
+//      ├──after a crash, past expires_at, a product cannot be asked──▶ expiring
 //      └──a line short, or a crash before every hold──▶ aborting ──all products──▶ failed
 //                                                       (a retry may start over)
 
