@@ -26,6 +26,8 @@ const ROUNDS = quick ? 1 : 3;
 const headers = { authorization: `Bearer ${BENCH_TOKEN}`, "content-type": "application/json" };
 
 const rows = [];
+/** Per-round ratios of the comparisons measured in alternating rounds, for INFO lines. */
+const roundRatios = [];
 const log = (message) => process.stderr.write(`${message}\n`);
 
 /**
@@ -45,6 +47,11 @@ function load(service, scenario, connections, params, { probe = false } = {}) {
 }
 
 /** The round with the median throughput (its latencies come with it), and how many rounds ran. */
+/** p50 of each round of `numerators` over that of the round beside it in `denominators`. */
+function ratiosByRound(numerators, denominators) {
+  return numerators.map((result, round) => result.p50_ms / Math.max(denominators[round].p50_ms, 0.001));
+}
+
 function median(results) {
   const sorted = [...results].sort((a, b) => a.ops_per_second - b.ops_per_second);
   return { ...sorted[Math.floor(sorted.length / 2)], rounds: results.length };
@@ -134,6 +141,7 @@ async function main() {
     }
     record("single write, sequential, beside the reservations (latency)", 1, median(writeProbes));
     record("3-line reservation, sequential (latency)", 1, median(reservationProbes));
+    roundRatios.push({ target: "3-line reservation p50 / single write p50", ratios: ratiosByRound(reservationProbes, writeProbes) });
     const pairs = load(service, "reservation-commit", 8, { products: lines });
     record("3-line reservation + commit (pairs)", 8, { ...pairs, ops_per_second: pairs.ops_per_second / 2 }, "pairs/s");
     record("webhook order.placed, 3 lines", 8, load(service, "webhook-order", 8, { source: "bench-oms", secret: BENCH_WEBHOOK_SECRET, products: ["wh-a", "wh-b", "wh-c"] }));
@@ -151,6 +159,7 @@ async function main() {
     }
     record("stock read, ledger of 10 rows", 1, median(shortProbes));
     record(`stock read, ledger of ${LONG_LEDGER_ROWS} rows`, 1, median(longProbes));
+    roundRatios.push({ target: `stock read p50 at ${LONG_LEDGER_ROWS} rows / at 10 rows`, ratios: ratiosByRound(longProbes, shortProbes) });
 
   } finally {
     await service.dispose();
@@ -252,6 +261,10 @@ function report(versions) {
     const bare = find("baseline: bare insert+update", connections).cpu_us_per_request;
     if (ours == null || bare == null) continue;
     checks.push({ target: `workerd CPU per request, bare insert+update / hot write, at ${connections} connection(s)`, value: `${bare.toFixed(0)} / ${ours.toFixed(0)} µs = ${(bare / ours).toFixed(2)}x`, pass: null });
+  }
+  // Not targets: each alternating round's own ratio, so a reader sees how far rounds disagree.
+  for (const { target, ratios } of roundRatios) {
+    checks.push({ target: `${target}, round by round`, value: ratios.map((ratio) => `${ratio.toFixed(2)}x`).join(" "), pass: null });
   }
   const verdicts = checks.map((check) => `${check.pass === null ? "INFO" : check.pass ? "PASS" : "FAIL"}  ${check.target}: ${check.value}`).join("\n");
   const runtime = `Measured: the bundled worker under workerd ${versions.workerd} via the Miniflare ${versions.miniflare} API (not wrangler dev); load from autocannon in a separate process over loopback; ${versions.cpu}, ${versions.memory_gib} GiB, Node ${versions.node}.`;
