@@ -49,7 +49,6 @@ function load(service, scenario, connections, params, { probe = false } = {}) {
   return { ...result, cpu_us_per_request };
 }
 
-/** The round with the median throughput (its latencies come with it), and how many rounds ran. */
 /** p50 of each round of `numerators` over that of the round beside it in `denominators`. */
 function p50RatiosByRound(numerators, denominators) {
   return numerators.map((result, round) => result.p50_ms / Math.max(denominators[round].p50_ms, 0.001));
@@ -60,6 +59,27 @@ function medianOf(values) {
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
+
+/**
+ * Runs `rounds` rounds of two measurements, A then B in even rounds and B then A in odd ones,
+ * so that a drift of the machine within a round does not always favour the same side.
+ */
+function alternating(rounds, measureA, measureB) {
+  const a = [];
+  const b = [];
+  for (let round = 0; round < rounds; round++) {
+    if (round % 2 === 0) {
+      a.push(measureA());
+      b.push(measureB());
+    } else {
+      b.push(measureB());
+      a.push(measureA());
+    }
+  }
+  return [a, b];
+}
+
+/** The round with the median throughput (its latencies come with it), and how many rounds ran. */
 
 function median(results) {
   const sorted = [...results].sort((a, b) => a.ops_per_second - b.ops_per_second);
@@ -108,7 +128,8 @@ async function main() {
   log(`runtime: workerd ${versions.workerd} through the Miniflare ${versions.miniflare} API (not wrangler dev), ${versions.cpu}`);
 
   // The baseline and our write path run side by side and are measured in alternation, several
-  // rounds each, so that the machine's drift over minutes hits both alike; the median counts.
+  // rounds each, so that the machine's drift over minutes hits both alike; the targets take the
+  // median of the rounds' own ratios.
   const bare = await startBaseline();
   const service = await startService(outdir);
   const url = service.url;
@@ -116,12 +137,11 @@ async function main() {
     for (const connections of [1, 8, 32]) {
       const product = `hot-${connections}`;
       await post(url, `/v1/products/${product}/transactions`, { type: "ADD", quantity: 1_000_000_000, reason: "stock" });
-      const bareRounds = [];
-      const ourRounds = [];
-      for (let round = 0; round < ROUNDS; round++) {
-        bareRounds.push(load(bare, "bare-writes", connections, { product: `bare-${connections}` }));
-        ourRounds.push(load(service, "hot-writes", connections, { product }));
-      }
+      const [bareRounds, ourRounds] = alternating(
+        ROUNDS,
+        () => load(bare, "bare-writes", connections, { product: `bare-${connections}` }),
+        () => load(service, "hot-writes", connections, { product }),
+      );
       record("baseline: bare insert+update", connections, median(bareRounds));
       record("hot product writes (REMOVE/ADD)", connections, median(ourRounds));
       roundRatios.set(`hot-${connections}`, {
@@ -146,12 +166,11 @@ async function main() {
     await warmReservationObjects(url);
     // The reservation is compared with single writes probed beside it, in alternating rounds,
     // so that the ratio is not skewed by the machine's drift or by the objects created since.
-    const writeProbes = [];
-    const reservationProbes = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      writeProbes.push(load(service, "hot-writes", 1, { product: "hot-1" }, { probe: true }));
-      reservationProbes.push(load(service, "reservation", 1, { products: lines }, { probe: true }));
-    }
+    const [writeProbes, reservationProbes] = alternating(
+      ROUNDS,
+      () => load(service, "hot-writes", 1, { product: "hot-1" }, { probe: true }),
+      () => load(service, "reservation", 1, { products: lines }, { probe: true }),
+    );
     record("single write, sequential, beside the reservations (latency)", 1, median(writeProbes));
     record("3-line reservation, sequential (latency)", 1, median(reservationProbes));
     roundRatios.set("reservation", { label: "3-line reservation p50 / single write p50", ratios: p50RatiosByRound(reservationProbes, writeProbes) });
@@ -163,13 +182,12 @@ async function main() {
     await fill(url, ["short"], 10);
     await fill(url, ["long"], LONG_LEDGER_ROWS);
     // In alternating rounds too: a single pair of probes, run one after the other, measured
-    // mostly the machine's drift between them (1.14x and 1.21x with the same CPU per read).
-    const shortProbes = [];
-    const longProbes = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      shortProbes.push(load(service, "stock-read", 1, { product: "short" }, { probe: true }));
-      longProbes.push(load(service, "stock-read", 1, { product: "long" }, { probe: true }));
-    }
+    // mostly the machine's drift between them (1.14x at 06:41 with about the same CPU per read).
+    const [shortProbes, longProbes] = alternating(
+      ROUNDS,
+      () => load(service, "stock-read", 1, { product: "short" }, { probe: true }),
+      () => load(service, "stock-read", 1, { product: "long" }, { probe: true }),
+    );
     record("stock read, ledger of 10 rows", 1, median(shortProbes));
     record(`stock read, ledger of ${LONG_LEDGER_ROWS} rows`, 1, median(longProbes));
     roundRatios.set("read", { label: `stock read p50 at ${LONG_LEDGER_ROWS} rows / at 10 rows`, ratios: p50RatiosByRound(longProbes, shortProbes) });
@@ -287,7 +305,8 @@ function report(versions) {
   const dir = path.join(root, "bench", "results");
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${quick ? "quick" : "full"}-${new Date().toISOString().replaceAll(":", "-")}.json`);
-  writeFileSync(file, JSON.stringify({ mode: quick ? "quick" : "full", seconds_per_scenario: SECONDS, versions, rows, checks }, null, 2));
+  const round_ratios = Object.fromEntries([...roundRatios].map(([key, { label, ratios }]) => [key, { label, ratios }]));
+  writeFileSync(file, JSON.stringify({ mode: quick ? "quick" : "full", seconds_per_scenario: SECONDS, versions, rows, round_ratios, checks }, null, 2));
   console.log(`results: ${path.relative(root, file)}`);
 }
 
