@@ -176,7 +176,7 @@ export class Reservation extends DurableObject<Env> {
     try {
       record = await this.settlePending(record, "alarm");
       if (record.phase === "held" && isExpired(record, this.now())) {
-        // Saved before any product is called, like every phase.
+        // Saved before any product is called, like every phase but a creation's `held`.
         record = this.transition(record, "expiring", EXPIRY_PRINCIPAL, `expiry:${record.id}`);
         await this.save(record);
       }
@@ -336,6 +336,11 @@ export class Reservation extends DurableObject<Env> {
     } else if (isExpired(record, this.now())) {
       settled = this.transition(record, "expiring", EXPIRY_PRINCIPAL, `expiry:${record.id}`);
     } else {
+      // Logged like finish()'s failures: a product that keeps failing to answer (a bug, not an
+      // outage) must not leave its stock reserved until expires_at without a trace.
+      answers.forEach((answer, index) => {
+        if (answer.status === "rejected") console.error(JSON.stringify({ level: "warn", reservation_id: record.id, phase: record.phase, product_id: products[index], result: String(answer.reason) }));
+      });
       if (caller === "alarm") await this.save({ ...record, retries: record.retries + 1 });
       throw new UnfinishedStep(`reservation ${record.id}: a product could not be asked whether it holds attempt ${record.attempt}`);
     }
@@ -392,7 +397,9 @@ export class Reservation extends DurableObject<Env> {
   /**
    * Runs the save an operation left for after its answer, in that operation's turn. Begun a
    * macrotask later, because an object's answer waits until every write begun before it is
-   * durable (the output gate). If it fails, the record stays `pending` and is settled later.
+   * durable (the output gate). That the answer has left by then is measured (README,
+   * Performance), not promised: if it has not, the answer waits for this save, which is slower
+   * but still correct. If the save fails, the record stays `pending` and is settled later.
    */
   private async runAfterAnswer(id: string): Promise<void> {
     const save = this.afterAnswer.get(id);

@@ -1,4 +1,4 @@
-// Looking inside a product's Durable Object: its SQLite rows, and the fault seam of its writes.
+// Looking inside a product's Durable Object: its SQLite rows, its fault seams, and closing it to requests for a while.
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { ProductLedger } from "../../src/durable/product-ledger";
@@ -45,6 +45,25 @@ export function injectFailureAfterLedgerInsert(product_id: string, enabled: bool
         }
       : undefined;
   });
+}
+
+/**
+ * Closes a product's object to every request (its input gate) for `ms`. Resolves once it is
+ * closed, with `reopened`, which resolves when it takes requests again.
+ */
+export async function closeProductFor(product_id: string, ms: number): Promise<{ reopened: Promise<void> }> {
+  let markClosed!: () => void;
+  const closed = new Promise<void>((resolve) => {
+    markClosed = resolve;
+  });
+  const reopened = runInDurableObject<ProductLedger, void>(ledgerStub(product_id), (_instance, state) =>
+    state.blockConcurrencyWhile(async () => {
+      markClosed();
+      await new Promise((resolve) => setTimeout(resolve, ms));
+    }),
+  );
+  await closed;
+  return { reopened };
 }
 
 /** Sums computed from the raw ledger rows, per location: what the cache must equal. */

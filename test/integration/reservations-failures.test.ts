@@ -9,7 +9,7 @@ import { RESERVATION_PENDING_TIMEOUT_MS, RESERVATION_RETRY_DELAY_MS_MIN } from "
 import { drizzle } from "drizzle-orm/durable-sqlite";
 import { reservationSchema } from "../../src/durable/reservation-tables";
 import { call, freshKey, freshProductId, getStock, historyOf, postTransaction } from "../helpers/http";
-import { injectFailureAfterLedgerInsert, ledgerStub, rawState, sumsFromRows } from "../helpers/ledger-object";
+import { closeProductFor, injectFailureAfterLedgerInsert, ledgerStub, rawState, sumsFromRows } from "../helpers/ledger-object";
 import { closeReservation, createReservation, reservationPhase, reservationStatus, reservationStub, savesAfterAnswerDone, waitFor } from "../helpers/reservations";
 
 async function stocked(quantity: number, prefix = "sku"): Promise<string> {
@@ -227,6 +227,19 @@ describe("failures halfway through a multi-product step", () => {
   });
 });
 
+describe("a creation's held, saved after its answer", () => {
+  it("is saved by the object itself right after the answer, with no other request and without asking the products", async () => {
+    const product = await stocked(5, "self-save");
+    const id = `self-${crypto.randomUUID()}`;
+    // Were the products asked (settlePending), the reservation would stay pending.
+    await injectFailureOnHoldsAttempt(product, true);
+    expect((await createReservation({ reservation_id: id, lines: [{ product_id: product, quantity: 1 }] })).status).toBe(201);
+    // Read from storage, not through the object: a read would decide a pending record itself.
+    await waitFor(async () => (await reservationPhase(id)) === "held", 2_000, 10);
+    await injectFailureOnHoldsAttempt(product, false);
+  });
+});
+
 describe("a creation whose held was never saved (a crash right after the answer)", () => {
   /**
    * A reservation created over HTTP, then put back in the state a crash between its answer and
@@ -353,9 +366,7 @@ describe("operations queued behind a creation still waiting for its products", (
   async function creationInFlight(quantity: number) {
     const product = await stocked(5, "queued");
     const id = `queued-${crypto.randomUUID()}`;
-    const blocked = runInDurableObject<ProductLedger, void>(ledgerStub(product), (_instance, state) =>
-      state.blockConcurrencyWhile(() => new Promise((resolve) => setTimeout(resolve, 800))),
-    );
+    const { reopened: blocked } = await closeProductFor(product, 800);
     const created = createReservation({ reservation_id: id, lines: [{ product_id: product, quantity }] });
     await waitFor(async () => (await reservationPhase(id)) === "pending", 5_000, 20);
     return { product, id, created, blocked };

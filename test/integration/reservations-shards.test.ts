@@ -3,7 +3,6 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { ProductLedger } from "../../src/durable/product-ledger";
 import type { Reservation } from "../../src/durable/reservation";
 import { dueReservationIds } from "../../src/durable/reservation-store";
 import { RESERVATION_ALARM_BATCH_MAX, RESERVATION_ALARM_PRODUCT_CALLS_MAX } from "../../src/ledger/constants";
@@ -11,7 +10,7 @@ import { reservationShard } from "../../src/ledger/reservations";
 import initMigration from "../../migrations/reservation/0000_init.sql";
 import shardMigration from "../../migrations/reservation/0002_drop_single_reservation.sql";
 import { call, freshProductId, getStock, postTransaction } from "../helpers/http";
-import { ledgerStub } from "../helpers/ledger-object";
+import { closeProductFor } from "../helpers/ledger-object";
 import { closeReservation, createReservation, reservationPhase, reservationStatus, reservationStub, savesAfterAnswerDone, waitFor } from "../helpers/reservations";
 
 /** `count` fresh reservation ids that all land in the same Reservation object. */
@@ -96,30 +95,32 @@ describe("reservations sharing one object", () => {
     const slow = await stocked(10);
     const fast = await stocked(10);
     const [waiting, other] = idsInOneShard(2) as [string, string];
-    // The slow product's object takes no request for a while (its input gate is closed).
-    let reopened = 0;
-    const blocked = runInDurableObject<ProductLedger, void>(ledgerStub(slow), (_instance, state) =>
-      state.blockConcurrencyWhile(async () => {
-        await new Promise((resolve) => setTimeout(resolve, 1_500));
-        reopened = Date.now();
-      }),
-    );
-    const first = createReservation({ reservation_id: waiting, lines: [{ product_id: slow, quantity: 1 }] }).then((response) => ({ status: response.status, at: Date.now() }));
+    const { reopened } = await closeProductFor(slow, 1_500);
+    let slowIsOpen = false;
+    void reopened.then(() => {
+      slowIsOpen = true;
+    });
+    const order: string[] = [];
+    const first = createReservation({ reservation_id: waiting, lines: [{ product_id: slow, quantity: 1 }] }).then((response) => {
+      order.push("create");
+      return response.status;
+    });
     await waitFor(async () => (await reservationPhase(waiting)) === "pending", 1_000, 10);
-    // Queued behind the creation of the same id: it must see the creation's outcome.
-    const read = reservationStatus(waiting).then((status) => ({ status, at: Date.now() }));
+    // Queued behind the creation of the same id: it must run after it and see its outcome.
+    const read = reservationStatus(waiting).then((status) => {
+      order.push("read");
+      return status;
+    });
 
     // Another reservation of the same object is created and read while the slow product is still closed.
     expect((await createReservation({ reservation_id: other, lines: [{ product_id: fast, quantity: 1 }] })).status).toBe(201);
     expect(await reservationStatus(other)).toBe("held");
-    expect(reopened).toBe(0);
+    expect(slowIsOpen).toBe(false);
 
-    await blocked;
-    const [created, seen] = await Promise.all([first, read]);
-    expect(created.status).toBe(201);
-    expect(created.at).toBeGreaterThanOrEqual(reopened);
-    expect(seen.status).toBe("held");
-    expect(seen.at).toBeGreaterThanOrEqual(created.at);
+    await reopened;
+    expect(await first).toBe(201);
+    expect(await read).toBe("held");
+    expect(order).toEqual(["create", "read"]);
   });
 
   it("keeps each reservation's outcome its own: committing one does not touch another in the same object", async () => {
@@ -221,6 +222,7 @@ describe("a reservation whose step fails unexpectedly", () => {
     const product = await stocked(10);
     const [broken, fine] = idsInOneShard(2) as [string, string];
     for (const id of [broken, fine]) expect((await createReservation({ reservation_id: id, ttl_seconds: 1, lines: [{ product_id: product, quantity: 1 }] })).status).toBe(201);
+    await savesAfterAnswerDone([broken, fine]);
     // A row that cannot be read (a stand-in for a bug or a storage error in one reservation).
     await runInDurableObject<Reservation, void>(reservationStub(broken), (_instance, state) => {
       state.storage.sql.exec("UPDATE reservations SET lines = 'not json' WHERE id = ?", broken);
