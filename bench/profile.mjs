@@ -14,7 +14,13 @@ import path from "node:path";
 import WebSocket from "ws";
 import { BENCH_TOKEN, bundleWorker, startService } from "./service.mjs";
 
+const SCENARIOS = ["hot-writes", "stock-read", "replays", "reservation", "reservation-commit"];
 const [scenario = "hot-writes", connections = "8", seconds = "5"] = process.argv.slice(2);
+// Checked before anything starts, so a typo costs no bundle, no service and no profile.
+if (!SCENARIOS.includes(scenario) || !/^\d{1,3}$/.test(connections) || Number(connections) < 1 || !/^\d{1,2}$/.test(seconds) || Number(seconds) < 1) {
+  console.error(`usage: npm run bench:profile [-- <scenario> [connections 1-999] [seconds 1-99]]; scenarios: ${SCENARIOS.join(", ")}`);
+  process.exit(2);
+}
 const INSPECTOR_PORT = 9229;
 const RESERVED_PRODUCTS = ["res-a", "res-b", "res-c"];
 const SAMPLING_INTERVAL_US = 100;

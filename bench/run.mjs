@@ -13,6 +13,10 @@ import path from "node:path";
 import { BENCH_TOKEN, BENCH_WEBHOOK_SECRET, bundleWorker, cpuMillis, startBaseline, startService } from "./service.mjs";
 
 const quick = process.argv.includes("--quick");
+if (process.argv.slice(2).some((argument) => argument !== "--quick")) {
+  console.error("usage: npm run bench [-- --quick]");
+  process.exit(2);
+}
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const SECONDS = quick ? 3 : 12;
 const EXPORT_PRODUCTS = quick ? 100 : 1_000;
