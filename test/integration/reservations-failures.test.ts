@@ -162,12 +162,8 @@ describe("failures halfway through a multi-product step", () => {
   });
 
   it("gives back, by its alarm, the stock of a creation that crashed between two products", async () => {
-    const productA = await stocked(5, "crash-a");
-    const productB = await stocked(5, "crash-b");
-    const id = `crash-${crypto.randomUUID()}`;
-    const expires_at = new Date(Date.now() + 900_000).toISOString();
     // What a crash leaves: the record saved as pending, product A held, product B never called.
-    await savePendingAsACrashLeavesIt(id, [productA, productB], expires_at);
+    const { id, expires_at, products: [productA, productB] } = await crashedCreation("crash");
     // The hold the coordinator sent before it crashed, and one the crash left in flight.
     const holdOfAttempt1 = (product_id: string) => holdOfAttempt(product_id, id, 1, expires_at);
     expect((await holdOfAttempt1(productA)).ok).toBe(true);
@@ -328,11 +324,7 @@ describe("a creation whose held was never saved (a crash right after the answer)
   });
 
   it("is undone at once when a product does not hold the attempt, even while another cannot be asked", async () => {
-    const notHeld = await stocked(5, "undo-a");
-    const unreachable = await stocked(5, "undo-b");
-    const id = `undo-${crypto.randomUUID()}`;
-    const expires_at = new Date(Date.now() + 900_000).toISOString();
-    await savePendingAsACrashLeavesIt(id, [notHeld, unreachable], expires_at);
+    const { id, expires_at, products: [notHeld, unreachable] } = await crashedCreation("undo");
     expect((await holdOfAttempt(unreachable, id, 1, expires_at)).ok).toBe(true);
     await injectFailureOnHoldsAttempt(unreachable, true);
 
@@ -397,6 +389,15 @@ function reservationRow(id: string): Promise<{ phase: string; retries: number; a
     const row = state.storage.sql.exec("SELECT phase, retries, alarm_at FROM reservations WHERE id = ?", id).one();
     return { phase: String(row.phase), retries: Number(row.retries), alarm_at: row.alarm_at === null ? null : Number(row.alarm_at) };
   });
+}
+
+/** Two products with 5 units each, and a creation over both that crashed before any hold. */
+async function crashedCreation(prefix: string): Promise<{ id: string; expires_at: string; products: [string, string] }> {
+  const products: [string, string] = [await stocked(5, `${prefix}-a`), await stocked(5, `${prefix}-b`)];
+  const id = `${prefix}-${crypto.randomUUID()}`;
+  const expires_at = new Date(Date.now() + 900_000).toISOString();
+  await savePendingAsACrashLeavesIt(id, products, expires_at);
+  return { id, expires_at, products };
 }
 
 /**
