@@ -8,9 +8,9 @@ import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../migrations/product-ledger/migrations.js";
 import { decide, type Accepted } from "../ledger/decide";
 import { chainRows, checkChainPage, GENESIS_HASH, type ChainCheck } from "../ledger/hash-chain";
-import type { LedgerFailure, RefusedWrite } from "../ledger/failures";
+import type { LedgerFailure } from "../ledger/failures";
 import { fingerprintOf } from "../ledger/fingerprint";
-import { holdsAttempt, planCommit, planHold, planRelease, shortages, type HoldLine, type Shortage } from "../ledger/holds";
+import { holdsAttempt, planCommit, planHold, planRelease, shortages } from "../ledger/holds";
 import { formatUuidV7 } from "../ledger/ids";
 import { assertContiguous, assertInvariant, assertLevel, assertTotalsMatchLevels } from "../ledger/invariants";
 import { toStock, totalsFromLevels, withLocations } from "../ledger/stock";
@@ -18,76 +18,13 @@ import { scopedKey, type Stock, type StockWithLocations, type Transaction, type 
 import { drizzle as drizzleD1 } from "drizzle-orm/d1";
 import { products } from "../export/audit-tables";
 import { HASH_BACKFILL_PAGE_ROWS, RECONCILE_CHUNK_ROWS, REGISTRATION_RETRY_DELAY_MS_MAX } from "../ledger/constants";
-import { sameLevels, type ChunkSummary } from "../ledger/reconcile";
+import { sameLevels } from "../ledger/reconcile";
 import type { WebhookOp } from "../webhooks/events";
 import * as exportStore from "./export-store";
 import * as store from "./ledger-store";
 import * as writePath from "./write-path";
+import type { ExportPage, HoldStep, ReconcileReport, ReservationStep, StepResult, StockAtQuery, StockAtResult, TestFaults, WebhookOpResult, WriteResult } from "./product-ledger-rpc";
 import { schema } from "./tables";
-
-export type WriteResult = { ok: true; replayed: boolean; transactions: Transaction[]; stock: Stock } | RefusedWrite;
-
-export type StockAtQuery = { at_version: number } | { as_of: string };
-export type StockAtResult = { ok: true; stock: StockWithLocations } | { ok: false; code: "version_not_reached"; current_version: number };
-
-/** One step of a reservation on this product (hold, commit or release). */
-export interface ReservationStep {
-  product_id: string;
-  reservation_id: string;
-  /** Becomes created_by: the principal, or system:expiry / system:reservation-abort. */
-  created_by: string;
-  reason: string;
-  /** Stored on the rows, for the audit trail; idempotency itself comes from the holds' state. */
-  idempotency_key: string;
-}
-
-export type WebhookOpResult = {
-  product_id: string;
-  key: string;
-  status: "applied" | "duplicate" | "skipped_cancelled" | "cancel_remembered" | "refused";
-  seq?: number;
-  error?: string;
-};
-
-export interface HoldStep extends ReservationStep {
-  attempt: number;
-  expires_at: string;
-  lines: HoldLine[];
-}
-
-export type StepResult =
-  | { ok: true; stock: Stock }
-  | { ok: false; code: "insufficient_stock"; shortages: Shortage[]; stock: Stock }
-  | { ok: false; code: "stale_attempt" | "not_active" }
-  | { ok: false; code: "refused"; failure: LedgerFailure };
-
-/**
- * Seams for tests that attack failures: a hook that throws halfway through a write must leave
- * nothing behind; one that throws when asked about holds stands for an object that cannot be
- * reached. Empty in production.
- */
-export interface TestFaults {
-  afterLedgerInsert?: () => void;
-  beforeHoldsAttempt?: () => void;
-}
-
-export interface ExportPage {
-  /** Each row as the JSON array of exportStore.EXPORT_COLUMNS, in seq order. */
-  rows: string[];
-  /** The seq of the last row (the watermark when there are none). */
-  last_seq: number;
-  watermark_seq: number;
-}
-
-export interface ReconcileReport {
-  version: number;
-  /** Present when the cache disagreed with the ledger and was rebuilt from it. */
-  repaired: { before: StockWithLocations; after: StockWithLocations } | null;
-  watermark_seq: number;
-  /** The ledger's hash at the watermark, which D1's copy must end with. */
-  watermark_hash: string;
-  chunks: ChunkSummary[];
-}
 
 /** An accepted decision whose rows are linked into the hash chain and stored. */
 type Appended = Omit<Accepted, "rows"> & { rows: Transaction[] };

@@ -29,7 +29,7 @@ import {
   type ReservationStatus,
 } from "../ledger/reservations";
 import { settleBounded } from "../lib/map-bounded";
-import type { StepResult } from "./product-ledger";
+import type { StepResult } from "./product-ledger-rpc";
 import { deferReservation, dueReservationIds, earliestAlarmAt, loadReservation, saveReservation, type ReservationDb, type StoredReservation } from "./reservation-store";
 import { reservationSchema } from "./reservation-tables";
 

@@ -8,7 +8,7 @@
 // failure. Rows already in D1 are skipped there by ON CONFLICT.
 
 import { EXPORT_PAGE_ROWS, PRODUCT_FANOUT_MAX } from "../ledger/constants";
-import type { ExportPage } from "../durable/product-ledger";
+import type { ExportPage } from "../durable/product-ledger-rpc";
 import { settleBounded } from "../lib/map-bounded";
 import { writeLedgerRows, type AuditDb } from "./d1-writer";
 import type { ExportSource } from "./export-product";

@@ -3,7 +3,7 @@
 // D1 (copied next time) or in D1 past the watermark (skipped next time by ON CONFLICT).
 
 import { EXPORT_PAGE_ROWS } from "../ledger/constants";
-import type { ExportPage } from "../durable/product-ledger";
+import type { ExportPage } from "../durable/product-ledger-rpc";
 import { writeLedgerRows, type AuditDb } from "./d1-writer";
 
 /** The product object's export methods, as the export uses them (tests may substitute). */

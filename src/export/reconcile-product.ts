@@ -3,7 +3,7 @@
 // chain recomputed from D1's own rows, which must end at the object's hash at the watermark.
 
 import { and, asc, eq, gt, lte, sql } from "drizzle-orm";
-import type { ReconcileReport } from "../durable/product-ledger";
+import type { ReconcileReport } from "../durable/product-ledger-rpc";
 import { RECONCILE_CHUNK_ROWS, RECONCILE_PAGE_ROWS, RECONCILE_RECOMPUTE_ROWS_MAX } from "../ledger/constants";
 import { checkChainPage, GENESIS_HASH } from "../ledger/hash-chain";
 import { firstDivergence, type ChunkSummary, type Divergence } from "../ledger/reconcile";

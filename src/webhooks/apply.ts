@@ -1,7 +1,7 @@
 // Applies an event's operations: each product's object is called once with its operations in
 // order, products in parallel, at most PRODUCT_FANOUT_MAX at a time.
 
-import type { WebhookOpResult } from "../durable/product-ledger";
+import type { WebhookOpResult } from "../durable/product-ledger-rpc";
 import { PRODUCT_FANOUT_MAX } from "../ledger/constants";
 import { settleBounded } from "../lib/map-bounded";
 import type { WebhookOp } from "./events";

@@ -3,7 +3,7 @@
 // Storage is shared by the tests of this file, so every test uses its own product id.
 import { describe, expect, it } from "vitest";
 import { call, freshKey, freshProductId, getStock, historyOf, postTransaction, stockOf, type TransactionInput } from "../helpers/http";
-import { expectProblem, RFC3339_MS, UUID, type Problem, type Stock, type StockWithLocations, type Transaction } from "../helpers/wire";
+import { expectProblem, RFC3339_MS, UUID, type Stock, type StockWithLocations, type Transaction } from "../helpers/wire";
 
 interface WriteBody {
   transaction: Transaction;

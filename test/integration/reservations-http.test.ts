@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import type { TestRole } from "../helpers/tokens";
 import { call, freshKey, freshProductId, historyRows, postTransaction, stockOf } from "../helpers/http";
-import { expectProblem, RFC3339_MS, type Problem, type Transaction } from "../helpers/wire";
+import { expectProblem, RFC3339_MS, type Transaction } from "../helpers/wire";
 import { rawState, sumsFromRows } from "../helpers/ledger-object";
 
 interface ReservationLine {

@@ -4,7 +4,7 @@
 // that is lost.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { ExportPage } from "../../src/durable/product-ledger";
+import type { ExportPage } from "../../src/durable/product-ledger-rpc";
 import type { AuditDb } from "../../src/export/d1-writer";
 import { exportFirstPages } from "../../src/export/export-first-pages";
 import type { ExportSource } from "../../src/export/export-product";

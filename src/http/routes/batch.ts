@@ -4,7 +4,7 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import { PRODUCT_FANOUT_MAX } from "../../ledger/constants";
 import type { WriteCommand } from "../../ledger/types";
-import type { WriteResult } from "../../durable/product-ledger";
+import type { WriteResult } from "../../durable/product-ledger-rpc";
 import { settleBounded } from "../../lib/map-bounded";
 import { failureToProblem } from "../ledger-failure";
 import { productLedger } from "../ledger-stub";

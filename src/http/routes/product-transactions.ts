@@ -1,7 +1,7 @@
 // POST and GET /v1/products/{product_id}/transactions: append to and page through the ledger.
 import { createRoute } from "@hono/zod-openapi";
 import { DEFAULT_LOCATION_ID } from "../../ledger/constants";
-import type { WriteResult } from "../../durable/product-ledger";
+import type { WriteResult } from "../../durable/product-ledger-rpc";
 import type { JsonObject, Stock, Transaction, TransactionRequest, WriteCommand } from "../../ledger/types";
 import { failureToProblem } from "../ledger-failure";
 import { productLedger } from "../ledger-stub";
