@@ -45,8 +45,27 @@ export function storedText(length_max: number) {
 }
 const Version = z.number().int().min(0).max(TOTAL_MAX);
 
+/** Whether a JSON value has an object key "__proto__" anywhere; iterative, so no depth overflows the stack. */
+function hasProtoKey(value: unknown): boolean {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const next = pending.pop();
+    if (typeof next !== "object" || next === null) continue;
+    if (!Array.isArray(next) && Object.hasOwn(next, "__proto__")) return true;
+    pending.push(...Object.values(next));
+  }
+  return false;
+}
+
+/**
+ * A JSON object, kept exactly as sent. z.record would silently drop a "__proto__" key (its
+ * guard against prototype pollution), and the ledger would store something other than what
+ * the client sent; such a key is refused instead, at any depth, which also spares every
+ * consumer of the audit data from meeting one.
+ */
 const Metadata = z
-  .record(z.string(), z.unknown())
+  .custom<Record<string, unknown>>((value) => typeof value === "object" && value !== null && !Array.isArray(value), { message: "must be a JSON object" })
+  .refine((value) => !hasProtoKey(value), { message: 'metadata may not contain a key named "__proto__"' })
   .refine((value) => jsonBytes(value) <= METADATA_BYTES_MAX, {
     message: `metadata must be at most ${METADATA_BYTES_MAX} bytes as JSON`,
   })

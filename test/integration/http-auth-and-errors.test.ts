@@ -262,6 +262,22 @@ describe("request validation", () => {
     expect(errorPaths(await expectProblem(response, 400, "invalid_request"))).toContain("body.metadata");
   });
 
+  it("refuses metadata with a \"__proto__\" key at any depth, rather than storing it without that key", async () => {
+    const product = freshProductId();
+    // Raw JSON: in a JavaScript object literal, __proto__ would set the prototype instead.
+    for (const metadata of ['{"__proto__":{"x":1},"b":2}', '{"__proto__":{}}', '{"a":[{"b":{"__proto__":1}}]}']) {
+      const response = await postRaw(product, `{"type":"ADD","quantity":1,"reason":"x","metadata":${metadata}}`, "application/json");
+      expect(errorPaths(await expectProblem(response, 400, "invalid_request")), metadata).toContain("body.metadata");
+    }
+    const stock = await call("GET", `/v1/products/${product}/stock`, { role: "reader" });
+    expect(((await stock.json()) as { version: number }).version).toBe(0);
+    // Other keys that mean something to JavaScript objects are ordinary keys, kept as sent.
+    const kept = '{"constructor":{"prototype":1},"toString":"x","b":2}';
+    const response = await postRaw(product, `{"type":"ADD","quantity":1,"reason":"x","metadata":${kept}}`, "application/json");
+    expect(response.status).toBe(201);
+    expect(JSON.stringify(((await response.json()) as { transaction: { metadata: unknown } }).transaction.metadata)).toBe(kept);
+  });
+
   it("refuses a body with an unknown field", async () => {
     const response = await postBody(freshProductId(), { type: "ADD", quantity: 1, reason: "x", colour: "red" });
     const paths = errorPaths(await expectProblem(response, 400, "invalid_request"));
