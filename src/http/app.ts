@@ -1,5 +1,5 @@
 // The Hono app: middleware in order, resources mounted under /v1, one error funnel.
-import { authenticate } from "./middleware/auth";
+import { authenticate, requireConfiguredKeys } from "./middleware/auth";
 import { requestId } from "./middleware/request-id";
 import { toErrorResponse } from "./error-response";
 import { ProblemError } from "./problem";
@@ -17,9 +17,10 @@ import { webhooks } from "./routes/webhooks";
 export function createApp() {
   const app = createRouter();
   app.use("*", requestId);
-  // Webhooks authenticate by their signature, not by a bearer token. A plain prefix test:
-  // hono's except() combinator cost a measurable share of every request (see Performance).
-  app.use("/v1/*", (c, next) => (isWebhookPath(c.req.path) ? next() : authenticate(c, next)));
+  // Webhooks authenticate by their signature, not by a bearer token, but they too are refused
+  // while no API key is configured. A plain prefix test: hono's except() combinator cost a
+  // measurable share of every request (see Performance).
+  app.use("/v1/*", (c, next) => (isWebhookPath(c.req.path) ? requireConfiguredKeys(c, next) : authenticate(c, next)));
 
   app.route("/", healthRoutes);
   app.route("/v1", productTransactions);

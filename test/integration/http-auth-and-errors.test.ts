@@ -6,7 +6,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { BASE, call, freshKey, freshProductId, postTransaction } from "../helpers/http";
-import { TEST_TOKENS } from "../helpers/tokens";
+import { TEST_TOKENS, TEST_WEBHOOK_SECRETS } from "../helpers/tokens";
+import { sign } from "../helpers/webhooks";
 import { expectProblem, type Problem } from "../helpers/wire";
 
 const PROBLEM_JSON = /^application\/problem\+json\b/;
@@ -134,6 +135,16 @@ describe("fail closed when API_KEYS is missing or malformed", () => {
       await fetchWith(apiKeys, "GET", `/v1/no-such-route`, { token }),
       await fetchWith(apiKeys, "GET", `/v1/products/${product}/stock`),
     ];
+    // A webhook needs no token, but a correctly signed one is refused all the same.
+    const event = JSON.stringify({ type: "stock.received", data: { product_id: product, quantity: 1, reference: `fail-closed-${product}` } });
+    const id = `msg_${crypto.randomUUID()}`;
+    const timestamp = Math.floor(Date.now() / 1000);
+    const webhook = new Request(`${BASE}/v1/webhooks/test-oms`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": await sign(TEST_WEBHOOK_SECRETS.primary, id, timestamp, event) },
+      body: event,
+    });
+    attempts.push(await worker.fetch(webhook, { ...env, API_KEYS: apiKeys } as unknown as Env, createExecutionContext()));
     for (const response of attempts) {
       await expectProblem(response, 401, "unauthorized");
       expect(response.headers.get("x-request-id")).toBeTruthy();
@@ -141,7 +152,7 @@ describe("fail closed when API_KEYS is missing or malformed", () => {
     const health = await fetchWith(apiKeys, "GET", "/healthz");
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ ok: true });
-    // Nothing was written by the refused POST.
+    // Nothing was written by the refused POST or the refused webhook.
     const stock = await call("GET", `/v1/products/${product}/stock`, { role: "reader" });
     expect(((await stock.json()) as { version: number }).version).toBe(0);
   });

@@ -17,6 +17,18 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
+/**
+ * For the routes that take no bearer token (webhooks, authenticated by their signature): 401
+ * all the same while API_KEYS configures no key, so that an unconfigured deployment accepts
+ * nothing on /v1 (fail closed), as API.md says.
+ */
+export const requireConfiguredKeys = createMiddleware<AppEnv>(async (c, next) => {
+  if (apiKeysFrom(c.env.API_KEYS).length === 0) {
+    throw new ProblemError("unauthorized", "No API_KEYS are configured, so this service accepts no /v1 request (fail closed).");
+  }
+  await next();
+});
+
 /** Who an Authorization header authenticates, given the API_KEYS secret; undefined for nobody. */
 export function principalFor(authorization: string | null | undefined, apiKeys: unknown): Principal | undefined {
   const token = BEARER.exec(authorization ?? "")?.[1];
