@@ -38,6 +38,13 @@ export function createApp() {
     security: [{ bearer: [] }],
   });
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+  app.openAPIRegistry.registerPath({
+    method: "get",
+    path: "/openapi.json",
+    summary: "This document (OpenAPI 3.1)",
+    security: [],
+    responses: { 200: { description: "The OpenAPI document of every route", content: { "application/json": { schema: { type: "object" } } } } },
+  });
 
   app.notFound(() => {
     throw new ProblemError("not_found", "No such route.");

@@ -154,16 +154,30 @@ export const TransactionPage = z
   .object({ data: z.array(Transaction), next_after: z.number().int().nullable() })
   .openapi("TransactionPage");
 
+/**
+ * A whole number in a query string, from `min` to `max`. Decimal digits only: z.coerce would
+ * read "" and " " as 0, "0x5" as 5, "1e1" as 10 and "+3" as 3, so `?at_version=` would
+ * silently mean version 0.
+ */
+export function queryInteger(min: number, max: number) {
+  return z
+    .string()
+    .regex(/^[0-9]{1,16}$/, `must be a whole number from ${min} to ${max}, in decimal digits`)
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .openapi({ type: "integer", minimum: min, maximum: max });
+}
+
 export const TransactionQuery = z.object({
-  after: z.coerce.number().int().min(0).max(TOTAL_MAX).default(0),
-  limit: z.coerce.number().int().min(1).max(TRANSACTIONS_PAGE_LIMIT_MAX).default(TRANSACTIONS_PAGE_LIMIT_DEFAULT),
+  after: queryInteger(0, TOTAL_MAX).default(0),
+  limit: queryInteger(1, TRANSACTIONS_PAGE_LIMIT_MAX).default(TRANSACTIONS_PAGE_LIMIT_DEFAULT),
   type: TransactionType.optional(),
   reason: z.string().min(1).max(REASON_LENGTH_MAX).optional(),
   location_id: LocationId.optional(),
 });
 
 export const StockQuery = z.object({
-  at_version: z.coerce.number().int().min(0).max(TOTAL_MAX).optional(),
+  at_version: queryInteger(0, TOTAL_MAX).optional(),
   as_of: z.iso.datetime({ offset: true }).optional().openapi({ example: "2026-11-26T23:01:02.345Z" }),
 });
 
@@ -180,8 +194,9 @@ export const Problem = z
   .openapi("Problem");
 
 /** The problem+json responses a route can answer, for the OpenAPI document. */
+/** The problem responses a route documents; every route may also answer 500 internal_error. */
 export function problemResponses(...statuses: number[]) {
   return Object.fromEntries(
-    statuses.map((status) => [status, { description: "Problem details (RFC 9457)", content: { "application/problem+json": { schema: Problem } } }]),
+    [...statuses, 500].map((status) => [status, { description: "Problem details (RFC 9457)", content: { "application/problem+json": { schema: Problem } } }]),
   );
 }

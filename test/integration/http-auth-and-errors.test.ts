@@ -440,15 +440,49 @@ describe("health and OpenAPI", () => {
   it("serves an OpenAPI 3.1.0 document without auth that lists every route and method", async () => {
     const response = await call("GET", "/openapi.json", { role: null });
     expect(response.status).toBe(200);
-    const doc = (await response.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    type Operation = { parameters?: { in: string; name: string; required?: boolean; schema: { type: unknown } }[]; requestBody?: unknown; responses: Record<string, unknown> };
+    const doc = (await response.json()) as { openapi: string; paths: Record<string, Record<string, Operation>> };
     expect(doc.openapi).toBe("3.1.0");
-    const paths = doc.paths;
-    expect(paths["/v1/products/{product_id}/transactions"]).toBeDefined();
-    expect(paths["/v1/products/{product_id}/transactions"]!.post).toBeDefined();
-    expect(paths["/v1/products/{product_id}/transactions"]!.get).toBeDefined();
-    expect(paths["/v1/products/{product_id}/stock"]?.get).toBeDefined();
-    expect(paths["/v1/stock"]?.get).toBeDefined();
-    expect(paths["/healthz"]?.get).toBeDefined();
+    // Every route of API.md, and nothing else.
+    const documented = Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
+    expect(documented.sort()).toEqual(
+      [
+        "GET /healthz",
+        "GET /openapi.json",
+        "POST /v1/products/{product_id}/transactions",
+        "GET /v1/products/{product_id}/transactions",
+        "GET /v1/products/{product_id}/stock",
+        "GET /v1/stock",
+        "GET /v1/products/{product_id}/verify",
+        "POST /v1/reservations",
+        "GET /v1/reservations/{id}",
+        "POST /v1/reservations/{id}/commit",
+        "POST /v1/reservations/{id}/release",
+        "POST /v1/transactions/batch",
+        "GET /v1/audit/transactions",
+        "GET /v1/audit/summary",
+        "POST /v1/admin/exports",
+        "GET /v1/admin/exports",
+        "GET /v1/admin/exports/{run_id}",
+        "POST /v1/admin/reconciliations",
+        "GET /v1/admin/reconciliations",
+        "GET /v1/admin/reconciliations/{id}",
+        "POST /v1/webhooks/{source_id}",
+        "GET /v1/admin/webhooks",
+      ].sort(),
+    );
+    // Any /v1 route may answer 500 internal_error.
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      if (path.startsWith("/v1/")) for (const operation of Object.values(methods)) expect(Object.keys(operation.responses), path).toContain("500");
+    }
+    // Whole-number query parameters are integers, not integer-or-null.
+    const query = (path: string) => Object.fromEntries((doc.paths[path]!.get!.parameters ?? []).filter((p) => p.in === "query").map((p) => [p.name, p.schema.type]));
+    expect(query("/v1/products/{product_id}/transactions")).toMatchObject({ after: "integer", limit: "integer" });
+    expect(query("/v1/products/{product_id}/stock")).toMatchObject({ at_version: "integer" });
+    // A webhook's signature headers and body are documented, though not validated by the framework.
+    const webhook = doc.paths["/v1/webhooks/{source_id}"]!.post!;
+    expect(webhook.parameters!.filter((p) => p.in === "header" && p.required).map((p) => p.name).sort()).toEqual(["webhook-id", "webhook-signature", "webhook-timestamp"]);
+    expect(webhook.requestBody).toMatchObject({ required: true, content: { "application/json": { schema: { required: ["type", "data"] } } } });
   });
 });
 

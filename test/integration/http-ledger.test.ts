@@ -437,7 +437,8 @@ describe("reading stock", () => {
     expect(response.status).toBe(304);
   });
 
-  it.each([["-1"], ["1.5"], ["x"]])("answers 400 to at_version=%s", async (version) => {
+  // "", " ", hex, exponent and sign forms are numbers to JavaScript's Number(); here they are not.
+  it.each([["-1"], ["1.5"], ["x"], [""], ["%20"], ["0x1"], ["1e0"], ["%2B1"], ["1%20"]])("answers 400 to at_version=%s", async (version) => {
     const product = freshProductId();
     await write(product, { type: "ADD", quantity: 1 });
     await expectProblem(await stockResponse(product, `?at_version=${version}`), 400, "invalid_request");
@@ -623,8 +624,13 @@ describe("history", () => {
     expect(await historyOf(freshProductId())).toEqual({ data: [], next_after: null });
   });
 
-  it.each([["0"], ["501"], ["-1"], ["abc"], ["1.5"]])("answers 400 to limit=%s", async (limit) => {
+  it.each([["0"], ["501"], ["-1"], ["abc"], ["1.5"], [""], ["0x5"], ["1e1"], ["%2B3"]])("answers 400 to limit=%s", async (limit) => {
     const response = await call("GET", `/v1/products/${freshProductId()}/transactions?limit=${limit}`, { role: "reader" });
+    await expectProblem(response, 400, "invalid_request");
+  });
+
+  it.each([[""], ["-1"], ["0x1"], ["1e0"], ["1.0"]])("answers 400 to after=%s", async (after) => {
+    const response = await call("GET", `/v1/products/${freshProductId()}/transactions?after=${after}`, { role: "reader" });
     await expectProblem(response, 400, "invalid_request");
   });
 

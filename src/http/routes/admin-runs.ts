@@ -7,7 +7,7 @@ import { listRuns, readFindings, readRun, startRun, type RunSummary } from "../.
 import { requireRole } from "../middleware/auth";
 import { ProblemError } from "../problem";
 import { createRouter } from "../router";
-import { problemResponses } from "../schemas";
+import { problemResponses, queryInteger } from "../schemas";
 
 const RunId = z.string().min(1).max(64).regex(/^[a-z]{3}-[0-9a-f-]{36}$/, "a run id as returned when the run started");
 
@@ -54,7 +54,7 @@ const getExport = createRoute({
 });
 const listExports = createRoute({
   method: "get", path: "/admin/exports", summary: "Recent export runs, newest first", middleware: admin,
-  request: { query: z.object({ limit: z.coerce.number().int().min(1).max(RUNS_LIST_LIMIT_MAX).default(20) }) },
+  request: { query: z.object({ limit: queryInteger(1, RUNS_LIST_LIMIT_MAX).default(20) }) },
   responses: { 200: json(z.object({ data: z.array(ExportRun) }), "Runs"), ...problemResponses(400, 401, 403) },
 });
 const startReconciliation = createRoute({
@@ -63,7 +63,7 @@ const startReconciliation = createRoute({
 });
 const listReconciliations = createRoute({
   method: "get", path: "/admin/reconciliations", summary: "Recent reconciliations, newest first (without their findings)", middleware: admin,
-  request: { query: z.object({ limit: z.coerce.number().int().min(1).max(RUNS_LIST_LIMIT_MAX).default(20) }) },
+  request: { query: z.object({ limit: queryInteger(1, RUNS_LIST_LIMIT_MAX).default(20) }) },
   responses: { 200: json(z.object({ data: z.array(Reconciliation.omit({ caches_repaired: true, export_divergences: true }).extend({ products_total: z.number().int() })) }), "Reconciliations"), ...problemResponses(400, 401, 403) },
 });
 const getReconciliation = createRoute({

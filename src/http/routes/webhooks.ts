@@ -13,7 +13,7 @@ import { webhookSourcesFrom } from "../../webhooks/sources";
 import { requireRole } from "../middleware/auth";
 import { invalidRequest, ProblemError } from "../problem";
 import { createRouter } from "../router";
-import { problemResponses } from "../schemas";
+import { problemResponses, queryInteger } from "../schemas";
 
 const SourceId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
 
@@ -35,9 +35,32 @@ const receiveWebhook = createRoute({
     },
   }),
   request: { params: z.object({ source_id: SourceId }) },
+  // The headers and the body are documented here but not validated by the framework: the
+  // signature is checked on the raw bytes before anything parses them, and a missing header
+  // is a 401 invalid_signature, not a 400.
+  parameters: [
+    { in: "header", name: "webhook-id", required: true, description: "The delivery's id; the same id again is a duplicate", schema: { type: "string" } },
+    { in: "header", name: "webhook-timestamp", required: true, description: "Unix seconds; refused beyond 5 minutes from now", schema: { type: "string", pattern: "^[0-9]+$" } },
+    { in: "header", name: "webhook-signature", required: true, description: "Space-separated v1,<base64 HMAC-SHA256 of id.timestamp.body>", schema: { type: "string" } },
+  ],
+  requestBody: {
+    required: true,
+    content: {
+      "application/json": {
+        schema: {
+          type: "object",
+          required: ["type", "data"],
+          properties: {
+            type: { type: "string", examples: ["stock.received", "stock.counted", "order.placed", "order.cancelled", "return.received"] },
+            data: { type: "object", description: "Depends on the type; see the README (Webhooks in)" },
+          },
+        },
+      },
+    },
+  },
   responses: {
     200: { description: "Applied, duplicate, or ignored (unknown type)", content: { "application/json": { schema: WebhookAnswer } } },
-    ...problemResponses(400, 401, 404, 413, 422, 500),
+    ...problemResponses(400, 401, 404, 413, 422),
   },
 });
 
@@ -49,8 +72,8 @@ const listWebhooks = createRoute({
   request: {
     query: z.object({
       source_id: SourceId.optional(),
-      after: z.coerce.number().int().min(1).optional(),
-      limit: z.coerce.number().int().min(1).max(WEBHOOK_DELIVERIES_PAGE_LIMIT_MAX).default(50),
+      after: queryInteger(1, Number.MAX_SAFE_INTEGER).optional(),
+      limit: queryInteger(1, WEBHOOK_DELIVERIES_PAGE_LIMIT_MAX).default(50),
     }),
   },
   responses: {
