@@ -16,6 +16,7 @@ import { toErrorResponse } from "./error-response";
 import { productLedger } from "./ledger-stub";
 import { principalFor } from "./middleware/auth";
 import { payloadTooLarge } from "./middleware/json-body";
+import { readAtMost } from "./read-body";
 import { requestIdFor } from "./middleware/request-id";
 import { writeAnswer, writeCommandFor } from "./routes/product-transactions";
 
@@ -95,30 +96,6 @@ function isIntegerIn(value: unknown, min: number, max: number): value is number 
 /** What storedText() in schemas.ts accepts: 1 to `length_max` UTF-16 units of valid Unicode. */
 function isStoredText(value: unknown, length_max: number): value is string {
   return typeof value === "string" && value.length >= 1 && value.length <= length_max && value.isWellFormed();
-}
-
-/** The body's bytes, or undefined as soon as there are more than `bytes_max` (the rest is not read). */
-async function readAtMost(stream: ReadableStream<Uint8Array> | null, bytes_max: number): Promise<Uint8Array | undefined> {
-  if (stream === null) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  const reader = stream.getReader();
-  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-    length += chunk.value.byteLength;
-    if (length > bytes_max) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(chunk.value);
-  }
-  if (chunks.length === 1) return chunks[0];
-  const bytes = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
 }
 
 function parsedOrUndefined(text: string): unknown {

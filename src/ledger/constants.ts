@@ -28,6 +28,13 @@ export const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
 
 /** Request bodies on JSON endpoints. */
 export const REQUEST_BODY_BYTES_MAX = 64 * 1024;
+/**
+ * Bytes of a body sent without a length (chunked) that are still read, and thrown away, once it
+ * is over its limit, before the 413 goes out. Cutting the upload short left the connection
+ * unusable for a proxy still sending it (local `wrangler dev` then hung on the next request);
+ * past this, the rest is cancelled anyway.
+ */
+export const OVERSIZED_BODY_DRAIN_BYTES_MAX = 1024 * 1024;
 
 export const TRANSACTIONS_PAGE_LIMIT_DEFAULT = 100;
 export const TRANSACTIONS_PAGE_LIMIT_MAX = 500;

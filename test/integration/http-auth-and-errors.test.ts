@@ -2,7 +2,7 @@
 // problem details, request validation, body guards, request ids, health and the OpenAPI document.
 // Storage is shared by the tests of this file, so every test uses its own product id.
 import { createExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { BASE, call, freshKey, freshProductId, postTransaction } from "../helpers/http";
@@ -357,6 +357,70 @@ describe("request validation", () => {
     const body = JSON.stringify({ type: "ADD", quantity: 1, reason: "big", metadata: { pad: "x".repeat(70 * 1024) } });
     expect(body.length).toBeGreaterThan(64 * 1024);
     await expectProblem(await postRaw(freshProductId(), body, "application/json"), 413, "payload_too_large");
+  });
+
+  it("answers 413 on the routes that take no body too (by Content-Length, or counted when sent in chunks), and ignores a body within the limit", async () => {
+    const product = freshProductId();
+    expect((await postTransaction(product, { type: "ADD", quantity: 5 })).status).toBe(201);
+    const big = "x".repeat(64 * 1024 + 1);
+    const chunked = () => new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < 5; i++) controller.enqueue(new TextEncoder().encode("y".repeat(16 * 1024)));
+        controller.close();
+      },
+    });
+    const reserve = async () => {
+      const response = await call("POST", "/v1/reservations", { role: "writer", headers: { "idempotency-key": freshKey() }, body: { reason: "r", lines: [{ product_id: product, quantity: 1 }] } });
+      expect(response.status).toBe(201);
+      return ((await response.json()) as { id: string }).id;
+    };
+    const post = (path: string, body: string | ReadableStream<Uint8Array>, token: string) =>
+      exports.default.fetch(new Request(`${BASE}${path}`, { method: "POST", headers: { authorization: `Bearer ${token}`, "idempotency-key": freshKey(), "content-type": "application/json" }, body, ...(typeof body === "string" ? {} : { duplex: "half" }) }));
+    const held = await reserve();
+    for (const path of [`/v1/reservations/${held}/commit`, `/v1/reservations/${held}/release`]) {
+      await expectProblem(await post(path, big, TEST_TOKENS.writer.token), 413, "payload_too_large");
+      await expectProblem(await post(path, chunked(), TEST_TOKENS.writer.token), 413, "payload_too_large");
+    }
+    for (const path of ["/v1/admin/exports", "/v1/admin/reconciliations"]) {
+      await expectProblem(await post(path, big, TEST_TOKENS.admin.token), 413, "payload_too_large");
+    }
+    // Refused before anything happened: the reservation is still held. A small body is ignored.
+    expect(((await (await call("GET", `/v1/reservations/${held}`, { role: "reader" })).json()) as { status: string }).status).toBe("held");
+    const committed = await post(`/v1/reservations/${held}/commit`, '{"note":"ignored"}', TEST_TOKENS.writer.token);
+    expect(committed.status).toBe(200);
+    expect(((await committed.json()) as { status: string }).status).toBe("committed");
+  });
+
+  it("reads an oversized chunked body to its end before the 413 (so a proxy still sending it keeps its connection), but not past 1 MiB", async () => {
+    const CHUNK = 16 * 1024;
+    /** A chunked body of `chunks` × 16 KiB, made as it is pulled; says how far it was read. */
+    const counted = (chunks: number) => {
+      const seen = { pulled: 0, cancelled: false };
+      const stream = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (seen.pulled === chunks) return controller.close();
+          seen.pulled++;
+          controller.enqueue(new Uint8Array(CHUNK).fill(0x79));
+        },
+        cancel() {
+          seen.cancelled = true;
+        },
+      });
+      return { stream, seen };
+    };
+    const send = (path: string, stream: ReadableStream<Uint8Array>) =>
+      exports.default.fetch(new Request(`${BASE}${path}`, { method: "POST", headers: { authorization: `Bearer ${TEST_TOKENS.writer.token}`, "idempotency-key": freshKey(), "content-type": "application/json" }, body: stream, duplex: "half" } as RequestInit));
+    // The fast path (transactions) and the app's guard (reservations) both read it all.
+    for (const path of [transactionsPath(freshProductId()), "/v1/reservations"]) {
+      const small = counted(10);
+      await expectProblem(await send(path, small.stream), 413, "payload_too_large");
+      expect(small.seen, path).toEqual({ pulled: 10, cancelled: false });
+      // 4 MiB: read to about 1 MiB (plus what the runtime buffers ahead), then cancelled.
+      const huge = counted(256);
+      await expectProblem(await send(path, huge.stream), 413, "payload_too_large");
+      expect(huge.seen.pulled, path).toBeGreaterThanOrEqual(64);
+      expect(huge.seen.pulled, path).toBeLessThan(256);
+    }
   });
 
   it("answers 415 unsupported_media_type for a text/plain body", async () => {

@@ -5,6 +5,7 @@ import { RUNS_LIST_LIMIT_MAX } from "../../ledger/constants";
 import { auditSchema } from "../../export/audit-tables";
 import { listRuns, readFindings, readRun, startRun, type RunSummary } from "../../export/runs";
 import { requireRole } from "../middleware/auth";
+import { bodyWithin } from "../middleware/json-body";
 import { ProblemError } from "../problem";
 import { createRouter } from "../router";
 import { problemResponses, queryInteger } from "../schemas";
@@ -44,8 +45,8 @@ const admin = requireRole("admin");
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 
 const startExport = createRoute({
-  method: "post", path: "/admin/exports", summary: "Start an export to D1 now", middleware: admin,
-  responses: { 202: json(Started("run_id"), "Started"), ...problemResponses(401, 403) },
+  method: "post", path: "/admin/exports", summary: "Start an export to D1 now", middleware: [admin, bodyWithin()] as const,
+  responses: { 202: json(Started("run_id"), "Started"), ...problemResponses(401, 403, 413) },
 });
 const getExport = createRoute({
   method: "get", path: "/admin/exports/{run_id}", summary: "An export run's progress", middleware: admin,
@@ -58,8 +59,8 @@ const listExports = createRoute({
   responses: { 200: json(z.object({ data: z.array(ExportRun) }), "Runs"), ...problemResponses(400, 401, 403) },
 });
 const startReconciliation = createRoute({
-  method: "post", path: "/admin/reconciliations", summary: "Check every product now", middleware: admin,
-  responses: { 202: json(Started("id"), "Started"), ...problemResponses(401, 403) },
+  method: "post", path: "/admin/reconciliations", summary: "Check every product now", middleware: [admin, bodyWithin()] as const,
+  responses: { 202: json(Started("id"), "Started"), ...problemResponses(401, 403, 413) },
 });
 const listReconciliations = createRoute({
   method: "get", path: "/admin/reconciliations", summary: "Recent reconciliations, newest first (without their findings)", middleware: admin,

@@ -6,7 +6,7 @@ import type { CloseResult } from "../../durable/reservation";
 import { sha256Hex } from "../../lib/sha256";
 import { requireRole } from "../middleware/auth";
 import { requireIdempotencyKey } from "../middleware/idempotency-key";
-import { jsonBody } from "../middleware/json-body";
+import { bodyWithin, jsonBody } from "../middleware/json-body";
 import { ProblemError } from "../problem";
 import { ReservationBody, ReservationIdParams, ReservationView } from "../reservation-schemas";
 import { createRouter } from "../router";
@@ -42,9 +42,9 @@ const closeRoute = (action: "commit" | "release", summary: string) =>
     method: "post",
     path: `/reservations/{id}/${action}`,
     summary,
-    middleware: [requireRole("write"), requireIdempotencyKey] as const,
+    middleware: [requireRole("write"), requireIdempotencyKey, bodyWithin()] as const,
     request: { params: ReservationIdParams, headers: IdempotencyKeyHeader },
-    responses: { 200: reservationResponse("Done (also when it was already done)"), ...problemResponses(400, 401, 403, 404, 409) },
+    responses: { 200: reservationResponse("Done (also when it was already done)"), ...problemResponses(400, 401, 403, 404, 409, 413) },
   });
 
 const commitReservation = closeRoute("commit", "Sell what the reservation holds: RELEASE + REMOVE per line");

@@ -2,7 +2,6 @@
 // instead of a bearer token; and the admin's delivery log.
 import { createRoute, z } from "@hono/zod-openapi";
 import { drizzle } from "drizzle-orm/d1";
-import { bodyLimit } from "hono/body-limit";
 import { auditSchema } from "../../export/audit-tables";
 import { WEBHOOK_BODY_BYTES_MAX, WEBHOOK_DELIVERIES_PAGE_LIMIT_MAX } from "../../ledger/constants";
 import { applyOperations } from "../../webhooks/apply";
@@ -11,6 +10,7 @@ import { EVENT_SCHEMAS, isKnownEventType, operationsFor } from "../../webhooks/e
 import { verifySignature } from "../../webhooks/signature";
 import { webhookSourcesFrom } from "../../webhooks/sources";
 import { requireRole } from "../middleware/auth";
+import { bodyWithin } from "../middleware/json-body";
 import { invalidRequest, ProblemError } from "../problem";
 import { createRouter } from "../router";
 import { problemResponses, queryInteger } from "../schemas";
@@ -28,12 +28,7 @@ const receiveWebhook = createRoute({
   description:
     "No bearer token: the webhook-id, webhook-timestamp and webhook-signature headers authenticate the raw body. Body: { type, data }. See the README for each type's data.",
   security: [],
-  middleware: bodyLimit({
-    maxSize: WEBHOOK_BODY_BYTES_MAX,
-    onError: () => {
-      throw new ProblemError("payload_too_large", `Webhook bodies are limited to ${WEBHOOK_BODY_BYTES_MAX} bytes.`);
-    },
-  }),
+  middleware: bodyWithin(WEBHOOK_BODY_BYTES_MAX),
   request: { params: z.object({ source_id: SourceId }) },
   // The headers and the body are documented here but not validated by the framework: the
   // signature is checked on the raw bytes before anything parses them, and a missing header
