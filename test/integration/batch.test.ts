@@ -220,6 +220,18 @@ describe("applying a batch", () => {
     expect(await stockOf(product)).toMatchObject({ on_hand: 3, version: 3 });
   });
 
+  it("answers 400 to a batch sent with If-Match (the version check is per item, expected_version) and applies nothing", async () => {
+    const product = freshProductId();
+    const response = await call("POST", "/v1/transactions/batch", {
+      role: "writer",
+      headers: { "idempotency-key": freshKey(), "if-match": '"0"' },
+      body: { transactions: [{ product_id: product, type: "ADD", quantity: 1, reason: "batch-test" }] },
+    });
+    const problem = await expectProblem(response, 400, "invalid_request");
+    expect((problem.errors as { path: string }[]).map((error) => error.path)).toEqual(["header.if-match"]);
+    expect(await stockOf(product)).toMatchObject({ version: 0 });
+  });
+
   it("answers 422 limit_exceeded for an item that would take on_hand past 2^53 - 1, and applies the others", async () => {
     const full = freshProductId();
     const other = freshProductId();

@@ -11,7 +11,7 @@ import { productLedger } from "../ledger-stub";
 import { requireRole } from "../middleware/auth";
 import { requireIdempotencyKey } from "../middleware/idempotency-key";
 import { jsonBody } from "../middleware/json-body";
-import { ProblemError } from "../problem";
+import { invalidRequest, ProblemError } from "../problem";
 import { BatchBody, BatchResponse, type BatchResult } from "../reservation-schemas";
 import { createRouter } from "../router";
 import { IdempotencyKeyHeader, problemResponses } from "../schemas";
@@ -32,6 +32,10 @@ const postBatch = createRoute({
 type ItemResult = z.infer<typeof BatchResult>;
 
 export const batch = createRouter().openapi(postBatch, async (c) => {
+  // A client sending If-Match believes it has a version check; a batch has one per item.
+  if (c.req.header("if-match") !== undefined) {
+    throw invalidRequest([{ path: "header.if-match", message: "not supported on a batch: give each item its own expected_version" }]);
+  }
   const { transactions } = c.req.valid("json");
   const batchKey = c.req.valid("header")["idempotency-key"];
   const principal = c.get("principal").id;
