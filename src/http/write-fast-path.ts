@@ -16,7 +16,7 @@ import { toErrorResponse } from "./error-response";
 import { productLedger } from "./ledger-stub";
 import { principalFor } from "./middleware/auth";
 import { payloadTooLarge } from "./middleware/json-body";
-import { readAtMost } from "./read-body";
+import { readBody } from "./read-body";
 import { requestIdFor } from "./middleware/request-id";
 import { writeAnswer, writeCommandFor } from "./routes/product-transactions";
 
@@ -54,7 +54,7 @@ export async function writeFastPath(request: Request, env: Env): Promise<Respons
   const request_id = requestIdFor(headers.get("x-request-id"));
   // A body that declares no length (chunked, or a Request built in code) is counted as it is
   // read, and refused past the limit as the app's body-limit guard refuses it.
-  const bytes = await readAtMost(request.body, REQUEST_BODY_BYTES_MAX);
+  const bytes = await readBody(request, REQUEST_BODY_BYTES_MAX);
   if (bytes === undefined) return toErrorResponse(payloadTooLarge(REQUEST_BODY_BYTES_MAX), request_id);
   const body = certainTransactionBody(parsedOrUndefined(utf8.decode(bytes)));
   if (body === undefined) return new Request(request.url, { method: request.method, headers, body: bytes });
