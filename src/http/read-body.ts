@@ -2,23 +2,34 @@
 import { OVERSIZED_BODY_DRAIN_BYTES_MAX } from "../ledger/constants";
 
 /**
- * The body's bytes, or undefined when there are more than `bytes_max`. A body whose length is
- * declared (and already checked against the limit by the caller) is read whole by the runtime,
- * which costs less than counting it chunk by chunk in JavaScript (measured: the counting loop
- * was 4% of the write path's JavaScript time); one without is counted as it is read.
+ * The length a request declares, when it can be trusted to bound the body: Content-Length in
+ * decimal digits, without Transfer-Encoding. Anything else (absent, "abc", "-1", "5, 5") is
+ * undefined, and such a body is counted as it is read.
  */
-export async function readBody(request: Request, bytes_max: number): Promise<Uint8Array | undefined> {
-  if (request.headers.has("content-length") && !request.headers.has("transfer-encoding")) {
-    const bytes = new Uint8Array(await request.arrayBuffer());
-    return bytes.byteLength <= bytes_max ? bytes : undefined;
-  }
-  return readAtMost(request.body, bytes_max);
+export function declaredLength(headers: Headers): number | undefined {
+  const length = headers.get("content-length");
+  if (length === null || headers.has("transfer-encoding") || !/^\d{1,15}$/.test(length)) return undefined;
+  return Number(length);
 }
 
 /**
- * The body's bytes, or undefined once there are more than `bytes_max`. The rest of an oversized
- * body is still read and thrown away, up to OVERSIZED_BODY_DRAIN_BYTES_MAX, so the sender (or a
- * proxy in between) finishes its upload before the 413 instead of losing the connection.
+ * The body's bytes, or undefined when there are more than `bytes_max`. A body whose length is
+ * declared is read whole by the runtime, which costs less than counting it chunk by chunk in
+ * JavaScript (measured: the counting loop was 6% of the write path's JavaScript time, inclusive;
+ * 2.6% this way); one without is counted as it is read.
+ */
+export async function readBody(request: Request, bytes_max: number): Promise<Uint8Array | undefined> {
+  const declared = declaredLength(request.headers);
+  if (declared === undefined || declared > bytes_max) return readAtMost(request.body, bytes_max);
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  return bytes.byteLength <= bytes_max ? bytes : undefined;
+}
+
+/**
+ * The stream's bytes, or undefined once there are more than `bytes_max`. The rest of an
+ * oversized body is still read and thrown away, up to OVERSIZED_BODY_DRAIN_BYTES_MAX more bytes,
+ * so that the sender (or a proxy in between) finishes its upload before the 413: answering
+ * after a partial read left local `wrangler dev` stalled on the next request.
  */
 export async function readAtMost(stream: ReadableStream<Uint8Array> | null, bytes_max: number): Promise<Uint8Array | undefined> {
   if (stream === null) return new Uint8Array(0);
@@ -28,7 +39,7 @@ export async function readAtMost(stream: ReadableStream<Uint8Array> | null, byte
   for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
     length += chunk.value.byteLength;
     if (length > bytes_max) {
-      await discardRest(reader, OVERSIZED_BODY_DRAIN_BYTES_MAX - length);
+      await discardRest(reader, OVERSIZED_BODY_DRAIN_BYTES_MAX);
       return undefined;
     }
     chunks.push(chunk.value);
@@ -43,13 +54,19 @@ export async function readAtMost(stream: ReadableStream<Uint8Array> | null, byte
   return bytes;
 }
 
-/** Reads and drops up to `bytes_max` more bytes, then cancels whatever is left. */
+/**
+ * Reads and drops up to `bytes_max` more bytes, then cancels whatever is left. An upload that
+ * fails meanwhile (the client gave up) ends it quietly: the answer is a 413 either way.
+ */
 async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>, bytes_max: number): Promise<void> {
-  let left = bytes_max;
-  while (left > 0) {
-    const chunk = await reader.read();
-    if (chunk.done) return;
-    left -= chunk.value.byteLength;
+  try {
+    for (let left = bytes_max; left > 0; ) {
+      const chunk = await reader.read();
+      if (chunk.done) return;
+      left -= chunk.value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // The stream errored: nothing more to read.
   }
-  await reader.cancel();
 }

@@ -159,25 +159,34 @@ export const TransactionPage = z
  * read "" and " " as 0, "0x5" as 5, "1e1" as 10 and "+3" as 3, so `?at_version=` would
  * silently mean version 0.
  */
-export function queryInteger(min: number, max: number) {
+function queryInteger(min: number, max: number) {
   return z
     .string()
     .regex(/^[0-9]{1,16}$/, `must be a whole number from ${min} to ${max}, in decimal digits`)
     .transform(Number)
-    .pipe(z.number().int().min(min).max(max))
-    .openapi({ type: "integer", minimum: min, maximum: max });
+    .pipe(z.number().min(min).max(max));
+}
+
+/** An optional whole number in a query string (see queryInteger). */
+export function optionalQueryInteger(min: number, max: number) {
+  return queryInteger(min, max).optional().openapi({ type: "integer", minimum: min, maximum: max });
+}
+
+/** A whole number in a query string (see queryInteger), `fallback` when absent; documented with it. */
+export function queryIntegerOr(min: number, max: number, fallback: number) {
+  return queryInteger(min, max).default(fallback).openapi({ type: "integer", minimum: min, maximum: max, default: fallback });
 }
 
 export const TransactionQuery = z.object({
-  after: queryInteger(0, TOTAL_MAX).default(0),
-  limit: queryInteger(1, TRANSACTIONS_PAGE_LIMIT_MAX).default(TRANSACTIONS_PAGE_LIMIT_DEFAULT),
+  after: queryIntegerOr(0, TOTAL_MAX, 0),
+  limit: queryIntegerOr(1, TRANSACTIONS_PAGE_LIMIT_MAX, TRANSACTIONS_PAGE_LIMIT_DEFAULT),
   type: TransactionType.optional(),
   reason: z.string().min(1).max(REASON_LENGTH_MAX).optional(),
   location_id: LocationId.optional(),
 });
 
 export const StockQuery = z.object({
-  at_version: queryInteger(0, TOTAL_MAX).optional(),
+  at_version: optionalQueryInteger(0, TOTAL_MAX),
   as_of: z.iso.datetime({ offset: true }).optional().openapi({ example: "2026-11-26T23:01:02.345Z" }),
 });
 
@@ -193,8 +202,7 @@ export const Problem = z
   .catchall(z.unknown())
   .openapi("Problem");
 
-/** The problem+json responses a route can answer, for the OpenAPI document. */
-/** The problem responses a route documents; every route may also answer 500 internal_error. */
+/** The problem+json responses a route documents, for the OpenAPI document; every route may also answer 500 internal_error. */
 export function problemResponses(...statuses: number[]) {
   return Object.fromEntries(
     [...statuses, 500].map((status) => [status, { description: "Problem details (RFC 9457)", content: { "application/problem+json": { schema: Problem } } }]),

@@ -15,8 +15,8 @@ import { roleAllows } from "./api-keys";
 import { toErrorResponse } from "./error-response";
 import { productLedger } from "./ledger-stub";
 import { principalFor } from "./middleware/auth";
-import { payloadTooLarge } from "./middleware/json-body";
-import { readBody } from "./read-body";
+import { payloadTooLarge } from "./middleware/body-within";
+import { declaredLength, readBody } from "./read-body";
 import { requestIdFor } from "./middleware/request-id";
 import { writeAnswer, writeCommandFor } from "./routes/product-transactions";
 
@@ -116,9 +116,11 @@ function isPlainJsonMediaType(content_type: string | null): boolean {
 }
 
 /** A declared length that is not plainly within the limit: the app's body-limit guard decides. */
+/** A Content-Length over the limit, or one that cannot be trusted: the app decides those. */
 function declaredTooLarge(headers: Headers): boolean {
-  const length = headers.get("content-length");
-  return length !== null && !(/^\d{1,9}$/.test(length) && Number(length) <= REQUEST_BODY_BYTES_MAX);
+  if (!headers.has("content-length")) return false;
+  const declared = declaredLength(headers);
+  return declared === undefined || declared > REQUEST_BODY_BYTES_MAX;
 }
 
 /** The URL's path as hono reads it; a percent-encoded one is left to hono, which decodes it. */

@@ -391,35 +391,63 @@ describe("request validation", () => {
     expect(((await committed.json()) as { status: string }).status).toBe("committed");
   });
 
-  it("reads an oversized chunked body to its end before the 413 (so a proxy still sending it keeps its connection), but not past 1 MiB", async () => {
+  it("reads an oversized chunked body on to its end before the 413 (so a proxy still sending it keeps its connection), on every route", async () => {
+    // How much is read past the limit, and where it stops, is pinned in test/unit/read-body.test.ts.
     const CHUNK = 16 * 1024;
     /** A chunked body of `chunks` × 16 KiB, made as it is pulled; says how far it was read. */
     const counted = (chunks: number) => {
-      const seen = { pulled: 0, cancelled: false };
+      const seen = { pulled: 0 };
       const stream = new ReadableStream<Uint8Array>({
         pull(controller) {
           if (seen.pulled === chunks) return controller.close();
           seen.pulled++;
           controller.enqueue(new Uint8Array(CHUNK).fill(0x79));
         },
-        cancel() {
-          seen.cancelled = true;
-        },
       });
       return { stream, seen };
     };
-    const send = (path: string, stream: ReadableStream<Uint8Array>) =>
-      exports.default.fetch(new Request(`${BASE}${path}`, { method: "POST", headers: { authorization: `Bearer ${TEST_TOKENS.writer.token}`, "idempotency-key": freshKey(), "content-type": "application/json" }, body: stream, duplex: "half" } as RequestInit));
-    // The fast path (transactions) and the app's guard (reservations) both read it all.
-    for (const path of [transactionsPath(freshProductId()), "/v1/reservations"]) {
-      const small = counted(10);
-      await expectProblem(await send(path, small.stream), 413, "payload_too_large");
-      expect(small.seen, path).toEqual({ pulled: 10, cancelled: false });
-      // 4 MiB: read to about 1 MiB (plus what the runtime buffers ahead), then cancelled.
-      const huge = counted(256);
-      await expectProblem(await send(path, huge.stream), 413, "payload_too_large");
-      expect(huge.seen.pulled, path).toBeGreaterThanOrEqual(64);
-      expect(huge.seen.pulled, path).toBeLessThan(256);
+    const send = (path: string, stream: ReadableStream<Uint8Array>, headers: Record<string, string> = {}) =>
+      exports.default.fetch(new Request(`${BASE}${path}`, { method: "POST", headers: { authorization: `Bearer ${TEST_TOKENS.admin.token}`, "idempotency-key": freshKey(), "content-type": "application/json", ...headers }, body: stream, duplex: "half" } as RequestInit));
+    // The fast path (transactions), the app's JSON guard, a route without a body, and webhooks (256 KiB).
+    for (const [path, chunks] of [[transactionsPath(freshProductId()), 10], ["/v1/reservations", 10], ["/v1/admin/exports", 10], ["/v1/webhooks/test-oms", 30]] as const) {
+      const body = counted(chunks);
+      await expectProblem(await send(path, body.stream), 413, "payload_too_large");
+      expect(body.seen.pulled, path).toBe(chunks);
+    }
+  });
+
+  it("takes a chunked body of exactly 64 KiB and refuses one of 64 KiB + 1 byte, through the fast path and through the app", async () => {
+    const product = freshProductId();
+    /** Valid JSON padded with spaces to exactly `bytes`, sent in 1,000-byte chunks without a length. */
+    const paddedChunked = (json: string, bytes: number) => {
+      const text = json + " ".repeat(bytes - json.length);
+      return new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let at = 0; at < text.length; at += 1_000) controller.enqueue(new TextEncoder().encode(text.slice(at, at + 1_000)));
+          controller.close();
+        },
+      });
+    };
+    const send = (path: string, body: ReadableStream<Uint8Array>) =>
+      exports.default.fetch(new Request(`${BASE}${path}`, { method: "POST", headers: { authorization: `Bearer ${TEST_TOKENS.writer.token}`, "idempotency-key": freshKey(), "content-type": "application/json" }, body, duplex: "half" } as RequestInit));
+    const write = '{"type":"ADD","quantity":1,"reason":"exact"}';
+    expect((await send(transactionsPath(product), paddedChunked(write, 64 * 1024))).status).toBe(201);
+    await expectProblem(await send(transactionsPath(product), paddedChunked(write, 64 * 1024 + 1)), 413, "payload_too_large");
+    const hold = JSON.stringify({ reason: "exact", lines: [{ product_id: product, quantity: 1 }] });
+    const held = await send("/v1/reservations", paddedChunked(hold, 64 * 1024));
+    expect(held.status).toBe(201);
+    await expectProblem(await send("/v1/reservations", paddedChunked(hold, 64 * 1024 + 1)), 413, "payload_too_large");
+    // A small chunked body on a route that takes none is read, then ignored.
+    const id = ((await held.json()) as { id: string }).id;
+    const committed = await send(`/v1/reservations/${id}/commit`, paddedChunked("{}", 100));
+    expect(committed.status).toBe(200);
+    expect(((await committed.json()) as { status: string }).status).toBe("committed");
+  });
+
+  it("counts a body whose Content-Length is not a plain number, instead of trusting it", async () => {
+    for (const declared of ["abc", "65537, 65537"]) {
+      const response = await exports.default.fetch(new Request(`${BASE}/v1/reservations`, { method: "POST", headers: { authorization: `Bearer ${TEST_TOKENS.writer.token}`, "idempotency-key": freshKey(), "content-type": "application/json", "content-length": declared }, body: "x".repeat(70 * 1024) }));
+      await expectProblem(response, 413, "payload_too_large");
     }
   });
 
@@ -504,7 +532,7 @@ describe("health and OpenAPI", () => {
   it("serves an OpenAPI 3.1.0 document without auth that lists every route and method", async () => {
     const response = await call("GET", "/openapi.json", { role: null });
     expect(response.status).toBe(200);
-    type Operation = { parameters?: { in: string; name: string; required?: boolean; schema: { type: unknown } }[]; requestBody?: unknown; responses: Record<string, unknown> };
+    type Operation = { parameters?: { in: string; name: string; required?: boolean; schema: { type: unknown; default?: unknown } }[]; requestBody?: unknown; responses: Record<string, unknown> };
     const doc = (await response.json()) as { openapi: string; paths: Record<string, Record<string, Operation>> };
     expect(doc.openapi).toBe("3.1.0");
     // Every route of API.md, and nothing else.
@@ -543,10 +571,41 @@ describe("health and OpenAPI", () => {
     const query = (path: string) => Object.fromEntries((doc.paths[path]!.get!.parameters ?? []).filter((p) => p.in === "query").map((p) => [p.name, p.schema.type]));
     expect(query("/v1/products/{product_id}/transactions")).toMatchObject({ after: "integer", limit: "integer" });
     expect(query("/v1/products/{product_id}/stock")).toMatchObject({ at_version: "integer" });
+    // ...and their defaults are documented.
+    const defaults = (path: string) => Object.fromEntries((doc.paths[path]!.get!.parameters ?? []).filter((p) => p.in === "query" && p.schema.default !== undefined).map((p) => [p.name, p.schema.default]));
+    expect(defaults("/v1/products/{product_id}/transactions")).toEqual({ after: 0, limit: 100 });
+    expect(defaults("/v1/audit/transactions")).toEqual({ limit: 100 });
+    expect(defaults("/v1/admin/exports")).toEqual({ limit: 20 });
+    expect(defaults("/v1/admin/reconciliations")).toEqual({ limit: 20 });
+    expect(defaults("/v1/admin/webhooks")).toEqual({ limit: 50 });
     // A webhook's signature headers and body are documented, though not validated by the framework.
     const webhook = doc.paths["/v1/webhooks/{source_id}"]!.post!;
     expect(webhook.parameters!.filter((p) => p.in === "header" && p.required).map((p) => p.name).sort()).toEqual(["webhook-id", "webhook-signature", "webhook-timestamp"]);
     expect(webhook.requestBody).toMatchObject({ required: true, content: { "application/json": { schema: { required: ["type", "data"] } } } });
+  });
+});
+
+describe("whole numbers in query strings", () => {
+  // Each route's integer parameters, with values Number() would take but a client did not mean.
+  it.each([
+    ["/v1/audit/transactions?limit="],
+    ["/v1/audit/transactions?limit=1e1"],
+    ["/v1/admin/exports?limit=0x5"],
+    ["/v1/admin/reconciliations?limit=%2B3"],
+    ["/v1/admin/webhooks?limit=1.0"],
+    ["/v1/admin/webhooks?after="],
+    ["/v1/admin/webhooks?after=0x10"],
+    ["/v1/products/sku-1/transactions?limit=9007199254740992"],
+  ])("answers 400 invalid_request to %s", async (path) => {
+    const problem = await expectProblem(await call("GET", path, { role: "admin" }), 400, "invalid_request");
+    // One error for the one bad value.
+    expect(errorPaths(problem)).toHaveLength(1);
+  });
+
+  it("takes plain digits, leading zeros included", async () => {
+    for (const path of ["/v1/audit/transactions?limit=010", "/v1/admin/exports?limit=5", "/v1/admin/webhooks?after=1&limit=2"]) {
+      expect((await call("GET", path, { role: "admin" })).status, path).toBe(200);
+    }
   });
 });
 

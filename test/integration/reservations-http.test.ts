@@ -870,3 +870,19 @@ describe("roles", () => {
     expect(await stockOf(product)).toMatchObject({ on_hand: 3, reserved: 0 });
   });
 });
+
+describe("If-Match on reservations", () => {
+  it("answers 400 (header.if-match) to a create, commit or release sent with If-Match, and does nothing", async () => {
+    const product = freshProductId();
+    await stock(product, 5);
+    const withIfMatch = (path: string, body?: unknown) => call("POST", path, { role: "writer", headers: { "idempotency-key": freshKey(), "if-match": '"1"' }, ...(body === undefined ? {} : { body }) });
+    const refused = await expectProblem(await withIfMatch("/v1/reservations", { reason: "r", lines: [{ product_id: product, quantity: 1 }] }), 400, "invalid_request");
+    expect((refused.errors as { path: string }[]).map((error) => error.path)).toEqual(["header.if-match"]);
+    await expectNothingReserved(product, 5);
+    const reservation = await created({ lines: [{ product_id: product, quantity: 2 }] });
+    for (const action of ["commit", "release"]) {
+      await expectProblem(await withIfMatch(`/v1/reservations/${reservation.id}/${action}`), 400, "invalid_request");
+    }
+    expect((await expectStatus<Reservation>(await getReservation(reservation.id), 200)).status).toBe("held");
+  });
+});

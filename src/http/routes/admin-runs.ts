@@ -5,10 +5,10 @@ import { RUNS_LIST_LIMIT_MAX } from "../../ledger/constants";
 import { auditSchema } from "../../export/audit-tables";
 import { listRuns, readFindings, readRun, startRun, type RunSummary } from "../../export/runs";
 import { requireRole } from "../middleware/auth";
-import { bodyWithin } from "../middleware/json-body";
+import { bodyWithin } from "../middleware/body-within";
 import { ProblemError } from "../problem";
 import { createRouter } from "../router";
-import { problemResponses, queryInteger } from "../schemas";
+import { problemResponses, queryIntegerOr } from "../schemas";
 
 const RunId = z.string().min(1).max(64).regex(/^[a-z]{3}-[0-9a-f-]{36}$/, "a run id as returned when the run started");
 
@@ -55,7 +55,7 @@ const getExport = createRoute({
 });
 const listExports = createRoute({
   method: "get", path: "/admin/exports", summary: "Recent export runs, newest first", middleware: admin,
-  request: { query: z.object({ limit: queryInteger(1, RUNS_LIST_LIMIT_MAX).default(20) }) },
+  request: { query: z.object({ limit: queryIntegerOr(1, RUNS_LIST_LIMIT_MAX, 20) }) },
   responses: { 200: json(z.object({ data: z.array(ExportRun) }), "Runs"), ...problemResponses(400, 401, 403) },
 });
 const startReconciliation = createRoute({
@@ -64,7 +64,7 @@ const startReconciliation = createRoute({
 });
 const listReconciliations = createRoute({
   method: "get", path: "/admin/reconciliations", summary: "Recent reconciliations, newest first (without their findings)", middleware: admin,
-  request: { query: z.object({ limit: queryInteger(1, RUNS_LIST_LIMIT_MAX).default(20) }) },
+  request: { query: z.object({ limit: queryIntegerOr(1, RUNS_LIST_LIMIT_MAX, 20) }) },
   responses: { 200: json(z.object({ data: z.array(Reconciliation.omit({ caches_repaired: true, export_divergences: true }).extend({ products_total: z.number().int() })) }), "Reconciliations"), ...problemResponses(400, 401, 403) },
 });
 const getReconciliation = createRoute({

@@ -8,7 +8,7 @@ import { exportedThrough } from "../../export/runs";
 import { requireRole } from "../middleware/auth";
 import { invalidRequest } from "../problem";
 import { createRouter } from "../router";
-import { LocationId, ProductId, problemResponses, queryInteger, Transaction, TransactionType } from "../schemas";
+import { LocationId, ProductId, problemResponses, queryIntegerOr, Transaction, TransactionType } from "../schemas";
 
 const Instant = z.iso.datetime({ offset: true }).transform((value) => new Date(value).toISOString());
 const TimeRange = { from: Instant.optional(), to: Instant.optional() };
@@ -22,7 +22,7 @@ const listQuery = z.object({
   location_id: LocationId.optional(),
   ...TimeRange,
   after: z.string().min(1).max(1_024).optional(),
-  limit: queryInteger(1, AUDIT_PAGE_LIMIT_MAX).default(AUDIT_PAGE_LIMIT_DEFAULT),
+  limit: queryIntegerOr(1, AUDIT_PAGE_LIMIT_MAX, AUDIT_PAGE_LIMIT_DEFAULT),
 });
 
 const listAudit = createRoute({

@@ -11,7 +11,8 @@ import { productLedger } from "../ledger-stub";
 import { requireRole } from "../middleware/auth";
 import { requireIdempotencyKey } from "../middleware/idempotency-key";
 import { jsonBody } from "../middleware/json-body";
-import { invalidRequest, ProblemError } from "../problem";
+import { refuseIfMatch } from "../middleware/no-if-match";
+import { ProblemError } from "../problem";
 import { BatchBody, BatchResponse, type BatchResult } from "../reservation-schemas";
 import { createRouter } from "../router";
 import { IdempotencyKeyHeader, problemResponses } from "../schemas";
@@ -21,7 +22,7 @@ const postBatch = createRoute({
   method: "post",
   path: "/transactions/batch",
   summary: "Apply many transactions over many products, each independently and idempotently",
-  middleware: [requireRole("write"), requireIdempotencyKey, ...jsonBody()] as const,
+  middleware: [requireRole("write"), requireIdempotencyKey, refuseIfMatch("give each item its own expected_version"), ...jsonBody()] as const,
   request: { headers: IdempotencyKeyHeader, body: { required: true, content: { "application/json": { schema: BatchBody } } } },
   responses: {
     200: { description: "One result per item, in the order given", content: { "application/json": { schema: BatchResponse } } },
@@ -32,10 +33,6 @@ const postBatch = createRoute({
 type ItemResult = z.infer<typeof BatchResult>;
 
 export const batch = createRouter().openapi(postBatch, async (c) => {
-  // A client sending If-Match believes it has a version check; a batch has one per item.
-  if (c.req.header("if-match") !== undefined) {
-    throw invalidRequest([{ path: "header.if-match", message: "not supported on a batch: give each item its own expected_version" }]);
-  }
   const { transactions } = c.req.valid("json");
   const batchKey = c.req.valid("header")["idempotency-key"];
   const principal = c.get("principal").id;

@@ -6,12 +6,16 @@ import type { CloseResult } from "../../durable/reservation";
 import { sha256Hex } from "../../lib/sha256";
 import { requireRole } from "../middleware/auth";
 import { requireIdempotencyKey } from "../middleware/idempotency-key";
-import { bodyWithin, jsonBody } from "../middleware/json-body";
+import { bodyWithin } from "../middleware/body-within";
+import { jsonBody } from "../middleware/json-body";
+import { refuseIfMatch } from "../middleware/no-if-match";
 import { ProblemError } from "../problem";
 import { ReservationBody, ReservationIdParams, ReservationView } from "../reservation-schemas";
 import { createRouter } from "../router";
 import { IdempotencyKeyHeader, problemResponses } from "../schemas";
 import { reservationObject } from "../reservation-stub";
+
+const NO_VERSION = "a reservation has no version to check";
 
 const reservationResponse = (description: string) => ({ description, content: { "application/json": { schema: ReservationView } } });
 
@@ -19,7 +23,7 @@ const createReservation = createRoute({
   method: "post",
   path: "/reservations",
   summary: "Hold stock on several products, all or nothing, until expires_at",
-  middleware: [requireRole("write"), requireIdempotencyKey, ...jsonBody()] as const,
+  middleware: [requireRole("write"), requireIdempotencyKey, refuseIfMatch(NO_VERSION), ...jsonBody()] as const,
   request: { headers: IdempotencyKeyHeader, body: { required: true, content: { "application/json": { schema: ReservationBody } } } },
   responses: {
     201: reservationResponse("Every line is held"),
@@ -42,7 +46,7 @@ const closeRoute = (action: "commit" | "release", summary: string) =>
     method: "post",
     path: `/reservations/{id}/${action}`,
     summary,
-    middleware: [requireRole("write"), requireIdempotencyKey, bodyWithin()] as const,
+    middleware: [requireRole("write"), requireIdempotencyKey, refuseIfMatch(NO_VERSION), bodyWithin()] as const,
     request: { params: ReservationIdParams, headers: IdempotencyKeyHeader },
     responses: { 200: reservationResponse("Done (also when it was already done)"), ...problemResponses(400, 401, 403, 404, 409, 413) },
   });

@@ -3,17 +3,17 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { drizzle } from "drizzle-orm/d1";
 import { auditSchema } from "../../export/audit-tables";
-import { WEBHOOK_BODY_BYTES_MAX, WEBHOOK_DELIVERIES_PAGE_LIMIT_MAX } from "../../ledger/constants";
+import { WEBHOOK_BODY_BYTES_MAX, WEBHOOK_DELIVERIES_PAGE_LIMIT_MAX, WEBHOOK_ID_LENGTH_MAX } from "../../ledger/constants";
 import { applyOperations } from "../../webhooks/apply";
 import { claimDelivery, finishDelivery, listDeliveries } from "../../webhooks/deliveries";
 import { EVENT_SCHEMAS, isKnownEventType, operationsFor } from "../../webhooks/events";
 import { verifySignature } from "../../webhooks/signature";
 import { webhookSourcesFrom } from "../../webhooks/sources";
 import { requireRole } from "../middleware/auth";
-import { bodyWithin } from "../middleware/json-body";
+import { bodyWithin } from "../middleware/body-within";
 import { invalidRequest, ProblemError } from "../problem";
 import { createRouter } from "../router";
-import { problemResponses, queryInteger } from "../schemas";
+import { optionalQueryInteger, problemResponses, queryIntegerOr } from "../schemas";
 
 const SourceId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
 
@@ -34,8 +34,8 @@ const receiveWebhook = createRoute({
   // signature is checked on the raw bytes before anything parses them, and a missing header
   // is a 401 invalid_signature, not a 400.
   parameters: [
-    { in: "header", name: "webhook-id", required: true, description: "The delivery's id; the same id again is a duplicate", schema: { type: "string" } },
-    { in: "header", name: "webhook-timestamp", required: true, description: "Unix seconds; refused beyond 5 minutes from now", schema: { type: "string", pattern: "^[0-9]+$" } },
+    { in: "header", name: "webhook-id", required: true, description: "The delivery's id; the same id again is a duplicate", schema: { type: "string", minLength: 1, maxLength: WEBHOOK_ID_LENGTH_MAX } },
+    { in: "header", name: "webhook-timestamp", required: true, description: "Unix seconds; refused beyond 5 minutes from now", schema: { type: "string", pattern: "^[0-9]{1,12}$" } },
     { in: "header", name: "webhook-signature", required: true, description: "Space-separated v1,<base64 HMAC-SHA256 of id.timestamp.body>", schema: { type: "string" } },
   ],
   requestBody: {
@@ -67,8 +67,8 @@ const listWebhooks = createRoute({
   request: {
     query: z.object({
       source_id: SourceId.optional(),
-      after: queryInteger(1, Number.MAX_SAFE_INTEGER).optional(),
-      limit: queryInteger(1, WEBHOOK_DELIVERIES_PAGE_LIMIT_MAX).default(50),
+      after: optionalQueryInteger(1, Number.MAX_SAFE_INTEGER),
+      limit: queryIntegerOr(1, WEBHOOK_DELIVERIES_PAGE_LIMIT_MAX, 50),
     }),
   },
   responses: {
