@@ -120,6 +120,15 @@ export const WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS = 300;
 export const WEBHOOK_ID_LENGTH_MAX = 255;
 export const WEBHOOK_LINES_MAX = 500;
 export const WEBHOOK_DELIVERIES_PAGE_LIMIT_MAX = 200;
+/**
+ * How long a delivery being applied keeps other copies of it (the same webhook-id) out. A copy
+ * that arrives meanwhile waits for its outcome; past the lease, the first run is taken to have
+ * died and the copy applies the event itself.
+ */
+export const WEBHOOK_PROCESSING_LEASE_MS = 30_000;
+/** How long such a copy waits (polling every WEBHOOK_IN_PROGRESS_POLL_MS) before answering 500: retry later. */
+export const WEBHOOK_IN_PROGRESS_WAIT_MS = 5_000;
+export const WEBHOOK_IN_PROGRESS_POLL_MS = 100;
 /** Order, line, return and reference ids in events: like product ids but without ':', which separates key parts. */
 export const BUSINESS_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@~-]{0,127}$/;
 

@@ -3,9 +3,13 @@
 // a delivery that fails halfway and its retry, limits, and the admin's delivery log.
 // Storage is shared by the tests of this file: every test uses its own product, order and webhook ids.
 import { runInDurableObject } from "cloudflare:test";
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ProductLedger } from "../../src/durable/product-ledger";
+import { WEBHOOK_IN_PROGRESS_WAIT_MS, WEBHOOK_PROCESSING_LEASE_MS } from "../../src/ledger/constants";
+import { auditSchema } from "../../src/export/audit-tables";
+import { finishDelivery } from "../../src/webhooks/deliveries";
+import { drizzle } from "drizzle-orm/d1";
 import { BASE, call, freshProductId, getStock, postTransaction } from "../helpers/http";
 import { injectFailureAfterLedgerInsert, ledgerStub, rawState } from "../helpers/ledger-object";
 import { createReservation } from "../helpers/reservations";
@@ -405,6 +409,64 @@ describe("webhook redelivery", () => {
     expect([await rawState(a), await rawState(b)]).toEqual(before);
     expect(before[0]!.rows).toHaveLength(1);
     expect(before[1]!.rows).toHaveLength(1);
+  });
+
+  it("applies copies of one delivery arriving together once: one applied, the rest duplicate with its results, and the log keeps them", async () => {
+    const a = freshProductId("wh-together-a");
+    const b = freshProductId("wh-together-b");
+    const id = uid("msg-together");
+    const timestamp = nowSeconds();
+    const event = placed(uid("ord"), [{ line_id: "l1", product_id: a, quantity: 1 }, { line_id: "l2", product_id: b, quantity: 2 }]);
+    const answers = await Promise.all(Array.from({ length: 12 }, async () => await answerOf(await send(event, { id, timestamp }))));
+    const applied = answers.filter((answer) => answer.status === "applied");
+    expect(applied).toHaveLength(1);
+    expect(applied[0]!.results.map((result) => result.status)).toEqual(["applied", "applied"]);
+    for (const answer of answers.filter((each) => each !== applied[0])) expect(answer).toEqual({ status: "duplicate", results: applied[0]!.results });
+    expect((await rawState(a)).rows).toHaveLength(1);
+    expect((await rawState(b)).rows).toHaveLength(1);
+    expect(await deliveryById("test-oms", id)).toMatchObject({ status: "applied", attempts: 1, result: applied[0]!.results });
+  });
+
+  it("takes over a delivery whose run died (processing past its lease), waiting out a lease that ends meanwhile", async () => {
+    const product = freshProductId("wh-lease");
+    // Rows as a run that died after its claim leaves them: one long past its lease, one 2 s from the end of it.
+    const claimed = async (id: string, ago_ms: number) => {
+      const at = new Date(Date.now() - ago_ms).toISOString();
+      await env.AUDIT_DB.prepare("INSERT INTO webhook_deliveries (source_id, webhook_id, type, status, attempts, received_at, updated_at) VALUES ('test-oms', ?, 'stock.received', 'processing', 1, ?, ?)").bind(id, at, at).run();
+    };
+    const dead = uid("msg-dead");
+    await claimed(dead, WEBHOOK_PROCESSING_LEASE_MS + 1_000);
+    expect((await answerOf(await send(received(product, 3, uid("po")), { id: dead }))).status).toBe("applied");
+    expect(await deliveryById("test-oms", dead)).toMatchObject({ status: "applied", attempts: 2 });
+
+    const ending = uid("msg-ending");
+    await claimed(ending, WEBHOOK_PROCESSING_LEASE_MS - 2_000);
+    const started = Date.now();
+    expect((await answerOf(await send(received(product, 4, uid("po")), { id: ending }))).status).toBe("applied");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
+    expect((await getStock(product)).body.on_hand).toBe(7);
+  });
+
+  it("never lets a late run overwrite a delivery that finished as applied", async () => {
+    // A run taken for dead (its lease ran out) that finishes after the run that took over.
+    const product = freshProductId("wh-late");
+    const id = uid("msg-late");
+    const first = await answerOf(await send(received(product, 2, uid("po")), { id }));
+    const db = drizzle(env.AUDIT_DB, { schema: auditSchema });
+    await finishDelivery(db, "test-oms", id, "failed", [{ late: true }], new Date().toISOString());
+    expect(await deliveryById("test-oms", id)).toMatchObject({ status: "applied", result: first.results });
+  });
+
+  it("answers 500 to a copy whose first run is still within its lease after the wait, writing nothing", async () => {
+    const product = freshProductId("wh-busy");
+    const id = uid("msg-busy");
+    const at = new Date().toISOString();
+    await env.AUDIT_DB.prepare("INSERT INTO webhook_deliveries (source_id, webhook_id, type, status, attempts, received_at, updated_at) VALUES ('test-oms', ?, 'stock.received', 'processing', 1, ?, ?)").bind(id, at, at).run();
+    const started = Date.now();
+    await problemOf(await send(received(product, 3, uid("po")), { id }), 500, "internal_error");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(WEBHOOK_IN_PROGRESS_WAIT_MS);
+    expect((await rawState(product)).rows).toHaveLength(0);
+    expect(await deliveryById("test-oms", id)).toMatchObject({ status: "processing", attempts: 1 });
   });
 
   it("applies the same event under a new webhook-id with every line duplicate, writing nothing", async () => {

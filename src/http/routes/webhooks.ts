@@ -5,7 +5,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { auditSchema } from "../../export/audit-tables";
 import { WEBHOOK_BODY_BYTES_MAX, WEBHOOK_DELIVERIES_PAGE_LIMIT_MAX, WEBHOOK_ID_LENGTH_MAX } from "../../ledger/constants";
 import { applyOperations } from "../../webhooks/apply";
-import { claimDelivery, finishDelivery, listDeliveries } from "../../webhooks/deliveries";
+import { claimOrWait, finishDelivery, listDeliveries } from "../../webhooks/deliveries";
 import { EVENT_SCHEMAS, isKnownEventType, operationsFor } from "../../webhooks/events";
 import { verifySignature } from "../../webhooks/signature";
 import { webhookSourcesFrom } from "../../webhooks/sources";
@@ -103,8 +103,11 @@ export const webhooks = createRouter()
     const type = typeof event === "object" && event !== null ? (event as { type?: unknown }).type : undefined;
     const db = drizzle(c.env.AUDIT_DB, { schema: auditSchema });
     const now = new Date().toISOString();
-    const claim = await claimDelivery(db, source_id, webhook_id, typeof type === "string" ? type.slice(0, 100) : "(none)", now);
+    const claim = await claimOrWait(db, source_id, webhook_id, typeof type === "string" ? type.slice(0, 100) : "(none)");
     if (claim.kind === "done") return c.json({ status: "duplicate" as const, results: resultsOf(claim.result) }, 200);
+    if (claim.kind === "in_progress") {
+      throw new ProblemError("internal_error", "Another copy of this delivery is still being applied; retry it later under the same webhook-id (it will answer duplicate with the results).");
+    }
 
     if (!isKnownEventType(type)) {
       await finishDelivery(db, source_id, webhook_id, "ignored", [], now);
