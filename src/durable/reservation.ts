@@ -67,6 +67,14 @@ export type CloseResult =
   | { ok: false; code: "not_found" }
   | { ok: false; code: "reservation_not_active"; status: ReservationStatus };
 
+/**
+ * A seam for tests that attack failures: a save that throws stands for a storage error (after
+ * an answer, or in the alarm). Empty in production.
+ */
+export interface ReservationFaults {
+  beforeSave?: (record: StoredReservation) => void;
+}
+
 /** Raised when a product object could not be reached; the alarm finishes the step later. */
 class UnfinishedStep extends Error {
   override name = "UnfinishedStep";
@@ -92,6 +100,7 @@ export class Reservation extends DurableObject<Env> {
    * So most saves cost no extra read or alarm write.
    */
   private alarmAt: number | null = null;
+  private readonly faults: ReservationFaults = {};
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -354,6 +363,7 @@ export class Reservation extends DurableObject<Env> {
 
   /** Saves the record with the time it next needs work, and moves the object's alarm earlier if that is sooner. */
   private async save(record: StoredReservation): Promise<void> {
+    this.faults.beforeSave?.(record);
     const now_ms = Date.now();
     const at = nextAlarmAt(record, now_ms);
     saveReservation(this.db, record, this.now(), at);

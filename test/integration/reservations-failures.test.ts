@@ -236,6 +236,61 @@ describe("a creation's held, saved after its answer", () => {
   });
 });
 
+/** Makes the reservation's object fail to save `id` in `phase` (a storage error) `times` times; says how often and when it last did. */
+function injectSaveFailure(id: string, phase: string, times = Number.POSITIVE_INFINITY): Promise<{ failed: number; last_at: number }> {
+  const seen = { failed: 0, last_at: 0 };
+  return runInDurableObject<Reservation, { failed: number; last_at: number }>(reservationStub(id), (instance) => {
+    instance["faults"].beforeSave = (record) => {
+      if (record.id !== id || record.phase !== phase || seen.failed >= times) return;
+      seen.failed++;
+      seen.last_at = Date.now();
+      throw new Error(`injected failure: saving ${phase}`);
+    };
+    return seen;
+  });
+}
+
+function clearSaveFailure(id: string): Promise<void> {
+  return runInDurableObject<Reservation, void>(reservationStub(id), (instance) => {
+    instance["faults"].beforeSave = undefined;
+  });
+}
+
+describe("storage errors in a reservation's own saves", () => {
+  it("leaves pending when held cannot be saved after the answer, and the next read decides it held", async () => {
+    const product = await stocked(5, "held-save");
+    const id = `held-save-${crypto.randomUUID()}`;
+    const seen = await injectSaveFailure(id, "held", 1);
+    expect((await createReservation({ reservation_id: id, lines: [{ product_id: product, quantity: 2 }] })).status).toBe(201);
+    await waitFor(async () => seen.failed === 1, 2_000, 10);
+    expect(await reservationPhase(id)).toBe("pending");
+    // A read asks the products, which all hold the attempt: held, as the 201 said, and saved.
+    expect(await reservationStatus(id)).toBe("held");
+    expect(await reservationPhase(id)).toBe("held");
+    expect((await getStock(product)).body).toMatchObject({ reserved: 2, available: 3 });
+    await clearSaveFailure(id);
+  });
+
+  it("defers one reservation whose step hits a storage error in the alarm, with backoff, and finishes it later", async () => {
+    const product = await stocked(5, "alarm-save");
+    const id = `alarm-save-${crypto.randomUUID()}`;
+    expect((await createReservation({ reservation_id: id, ttl_seconds: 1, lines: [{ product_id: product, quantity: 2 }] })).status).toBe(201);
+    await savesAfterAnswerDone([id]);
+    const seen = await injectSaveFailure(id, "expiring");
+    // The real alarm at expires_at fails to save expiring. Its catch logs it and defers this
+    // reservation alone with the backoff, instead of throwing (which would retry the whole run at once).
+    await waitFor(async () => seen.failed >= 1, 5_000, 20);
+    const deferred = await reservationRow(id);
+    expect(deferred).toMatchObject({ phase: "held", retries: seen.failed });
+    expect(deferred.alarm_at).toBeGreaterThanOrEqual(seen.last_at + RESERVATION_RETRY_DELAY_MS_MIN);
+    expect((await getStock(product)).body).toMatchObject({ reserved: 2 });
+
+    await clearSaveFailure(id);
+    await waitFor(async () => (await reservationStatus(id)) === "expired", 10_000, 100);
+    expect((await getStock(product)).body).toMatchObject({ on_hand: 5, reserved: 0, available: 5 });
+  });
+});
+
 describe("a creation whose held was never saved (a crash right after the answer)", () => {
   /**
    * A reservation created over HTTP, then put back in the state a crash between its answer and
