@@ -1,6 +1,7 @@
 // The one place an error becomes a response: for the Hono app's onError and for the write fast
 // path (write-fast-path.ts), so both answer a failure the same way.
 import { HTTPException } from "hono/http-exception";
+import { WEBHOOK_PROCESSING_LEASE_MS } from "../ledger/constants";
 import { ProblemError, problemResponse } from "./problem";
 
 export function toErrorResponse(error: Error, request_id: string | undefined): Response {
@@ -8,6 +9,7 @@ export function toErrorResponse(error: Error, request_id: string | undefined): R
   if (error instanceof ProblemError) {
     const response = problemResponse(error.problem, headers);
     if (error.problem.code === "unauthorized") response.headers.set("WWW-Authenticate", 'Bearer realm="inventory-ledger"');
+    if (error.problem.code === "delivery_in_progress") response.headers.set("Retry-After", String(WEBHOOK_PROCESSING_LEASE_MS / 1000));
     return response;
   }
   if (error instanceof HTTPException && error.status < 500) {

@@ -19,7 +19,8 @@ export type ProblemCode =
   | "unsupported_media_type"
   | "idempotency_key_reused"
   | "limit_exceeded"
-  | "internal_error";
+  | "internal_error"
+  | "delivery_in_progress";
 
 const STATUS_AND_TITLE: Record<ProblemCode, [number, string]> = {
   invalid_request: [400, "The request is not valid"],
@@ -38,6 +39,8 @@ const STATUS_AND_TITLE: Record<ProblemCode, [number, string]> = {
   idempotency_key_reused: [422, "The Idempotency-Key was already used for a different request"],
   limit_exceeded: [422, "A limit would be exceeded"],
   internal_error: [500, "Internal error"],
+  // Not in API.md's list: a webhook copy that arrived while the first copy is being applied.
+  delivery_in_progress: [503, "This webhook delivery is still being applied"],
 };
 
 export interface FieldError {

@@ -1,5 +1,6 @@
 // Reading a request body within a size limit, for the write fast path and the body-limit guard.
 import { OVERSIZED_BODY_DRAIN_BYTES_MAX } from "../ledger/constants";
+import { invalidRequest, type ProblemError } from "./problem";
 
 /**
  * The length a request declares, when it can be trusted to bound the body: Content-Length in
@@ -21,7 +22,12 @@ export function declaredLength(headers: Headers): number | undefined {
 export async function readBody(request: Request, bytes_max: number): Promise<Uint8Array | undefined> {
   const declared = declaredLength(request.headers);
   if (declared === undefined || declared > bytes_max) return readAtMost(request.body, bytes_max);
-  const bytes = new Uint8Array(await request.arrayBuffer());
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await request.arrayBuffer());
+  } catch {
+    throw bodyNotRead();
+  }
   return bytes.byteLength <= bytes_max ? bytes : undefined;
 }
 
@@ -36,7 +42,8 @@ export async function readAtMost(stream: ReadableStream<Uint8Array> | null, byte
   const chunks: Uint8Array[] = [];
   let length = 0;
   const reader = stream.getReader();
-  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+  const next = () => reader.read().catch(() => Promise.reject(bodyNotRead()));
+  for (let chunk = await next(); !chunk.done; chunk = await next()) {
     length += chunk.value.byteLength;
     if (length > bytes_max) {
       await discardRest(reader, OVERSIZED_BODY_DRAIN_BYTES_MAX);
@@ -52,6 +59,11 @@ export async function readAtMost(stream: ReadableStream<Uint8Array> | null, byte
     offset += chunk.byteLength;
   }
   return bytes;
+}
+
+/** An upload that broke off before its end (the client gave up): a 400, not a logged 500. */
+function bodyNotRead(): ProblemError {
+  return invalidRequest([{ path: "body", message: "the body could not be read to its end" }]);
 }
 
 /**

@@ -54,7 +54,12 @@ export async function writeFastPath(request: Request, env: Env): Promise<Respons
   const request_id = requestIdFor(headers.get("x-request-id"));
   // A body that declares no length (chunked, or a Request built in code) is counted as it is
   // read, and refused past the limit as the app's body-limit guard refuses it.
-  const bytes = await readBody(request, REQUEST_BODY_BYTES_MAX);
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = await readBody(request, REQUEST_BODY_BYTES_MAX);
+  } catch (error) {
+    return toErrorResponse(error instanceof Error ? error : new Error(String(error)), request_id);
+  }
   if (bytes === undefined) return toErrorResponse(payloadTooLarge(REQUEST_BODY_BYTES_MAX), request_id);
   const body = certainTransactionBody(parsedOrUndefined(utf8.decode(bytes)));
   if (body === undefined) return new Request(request.url, { method: request.method, headers, body: bytes });
@@ -115,8 +120,7 @@ function isPlainJsonMediaType(content_type: string | null): boolean {
   return content_type !== null && PLAIN_JSON_CONTENT_TYPE.test(content_type);
 }
 
-/** A declared length that is not plainly within the limit: the app's body-limit guard decides. */
-/** A Content-Length over the limit, or one that cannot be trusted: the app decides those. */
+/** A Content-Length over the limit, or one that cannot be trusted: the app's body-limit guard decides those. */
 function declaredTooLarge(headers: Headers): boolean {
   if (!headers.has("content-length")) return false;
   const declared = declaredLength(headers);

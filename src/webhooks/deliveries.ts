@@ -1,5 +1,5 @@
 // The delivery log in D1: claim a delivery before applying it, record how it ended, list it.
-import { and, desc, eq, lt, notInArray, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, lt, sql, type SQL } from "drizzle-orm";
 import type { AuditDb } from "../export/d1-writer";
 import { webhookDeliveries } from "../export/audit-tables";
 import { WEBHOOK_IN_PROGRESS_POLL_MS, WEBHOOK_IN_PROGRESS_WAIT_MS, WEBHOOK_PROCESSING_LEASE_MS } from "../ledger/constants";
@@ -9,59 +9,79 @@ export type DeliveryStatus = "processing" | "applied" | "ignored" | "rejected" |
 export type Claim =
   /** Seen before and finished: answer `duplicate` with the stored result, write nothing. */
   | { kind: "done"; status: DeliveryStatus; result: unknown }
-  /** New, or seen before but not finished (failed halfway, rejected, or a run whose lease ran out). */
-  | { kind: "apply" }
+  /**
+   * This request holds the delivery: new, or seen before and not finished (failed, rejected, or
+   * a run whose lease ran out). `attempt` fences its finish against a run that took it over.
+   */
+  | { kind: "apply"; attempt: number }
   /** Another copy is being applied right now, within its lease. */
   | { kind: "in_progress" };
+
+const FINAL: readonly DeliveryStatus[] = ["applied", "ignored"];
 
 /**
  * Claims the delivery for this request, unless it already finished or another copy of it is
  * being applied within its lease (WEBHOOK_PROCESSING_LEASE_MS): two copies applied at once would
  * both answer `applied`, and the later one's results (all `duplicate`) would replace the first's.
+ * A claim (new or again) makes the row `processing` from now: the lease starts over.
  */
 export async function claimDelivery(db: AuditDb, source_id: string, webhook_id: string, type: string, now: string): Promise<Claim> {
-  const leaseStartedBefore = new Date(Date.parse(now) - WEBHOOK_PROCESSING_LEASE_MS).toISOString();
-  const [inserted, existing] = await db.batch([
+  const [claimed, existing] = await db.batch([
     db
       .insert(webhookDeliveries)
       .values({ sourceId: source_id, webhookId: webhook_id, type, status: "processing", attempts: 1, receivedAt: now, updatedAt: now })
       .onConflictDoUpdate({
         target: [webhookDeliveries.sourceId, webhookDeliveries.webhookId],
-        set: { attempts: sql`${webhookDeliveries.attempts} + 1`, updatedAt: now },
-        setWhere: sql`${webhookDeliveries.status} NOT IN ('applied', 'ignored') AND (${webhookDeliveries.status} <> 'processing' OR ${webhookDeliveries.updatedAt} < ${leaseStartedBefore})`,
+        set: { attempts: sql`${webhookDeliveries.attempts} + 1`, status: "processing", result: null, updatedAt: now },
+        setWhere: sql`${webhookDeliveries.status} NOT IN ('applied', 'ignored') AND (${webhookDeliveries.status} <> 'processing' OR ${webhookDeliveries.updatedAt} < ${leaseStartedBefore(now)})`,
       })
-      .returning({ seq: webhookDeliveries.deliverySeq }),
+      .returning({ attempts: webhookDeliveries.attempts }),
     db.select().from(webhookDeliveries).where(and(eq(webhookDeliveries.sourceId, source_id), eq(webhookDeliveries.webhookId, webhook_id))),
   ]);
+  if (claimed[0] !== undefined) return { kind: "apply", attempt: claimed[0].attempts };
   const row = existing[0];
-  if (inserted.length > 0 || row === undefined) return { kind: "apply" };
-  if (row.status === "applied" || row.status === "ignored") {
-    return { kind: "done", status: row.status, result: row.result === null ? null : (JSON.parse(row.result) as unknown) };
-  }
-  return { kind: "in_progress" };
+  if (row === undefined) throw new Error(`webhook delivery ${source_id}/${webhook_id} was neither claimed nor found`);
+  return FINAL.includes(row.status) ? done(row) : { kind: "in_progress" };
 }
 
 /**
  * claimDelivery, waiting while another copy is in progress (up to WEBHOOK_IN_PROGRESS_WAIT_MS)
  * for its outcome: `done` once it finished, or the claim once it failed or its lease ran out.
+ * While it waits it only reads the row, at growing intervals (100 ms doubling to 1 s).
  */
 export async function claimOrWait(db: AuditDb, source_id: string, webhook_id: string, type: string): Promise<Claim> {
   const deadline = Date.now() + WEBHOOK_IN_PROGRESS_WAIT_MS;
   let claim = await claimDelivery(db, source_id, webhook_id, type, new Date().toISOString());
-  while (claim.kind === "in_progress" && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, WEBHOOK_IN_PROGRESS_POLL_MS));
-    claim = await claimDelivery(db, source_id, webhook_id, type, new Date().toISOString());
+  for (let pause = WEBHOOK_IN_PROGRESS_POLL_MS; claim.kind === "in_progress" && Date.now() < deadline; pause = Math.min(2 * pause, 1_000)) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(0, deadline - Date.now()))));
+    const row = await db.select().from(webhookDeliveries).where(and(eq(webhookDeliveries.sourceId, source_id), eq(webhookDeliveries.webhookId, webhook_id))).get();
+    if (row !== undefined && FINAL.includes(row.status)) return done(row);
+    const now = new Date().toISOString();
+    if (row?.status === "processing" && row.updatedAt >= leaseStartedBefore(now)) continue;
+    claim = await claimDelivery(db, source_id, webhook_id, type, now);
   }
   return claim;
 }
 
-/** Records how the delivery ended; never over a delivery that already finished as applied or ignored. */
-export async function finishDelivery(db: AuditDb, source_id: string, webhook_id: string, status: DeliveryStatus, result: unknown, now: string): Promise<void> {
+/**
+ * Records how the claimed run ended: only while the row is still this run's claim (processing,
+ * with its attempt). A run taken for dead that finishes late changes nothing, whether the copy
+ * that took over is still running or has finished.
+ */
+export async function finishDelivery(db: AuditDb, source_id: string, webhook_id: string, attempt: number, status: DeliveryStatus, result: unknown): Promise<void> {
   await db
     .update(webhookDeliveries)
-    .set({ status, result: JSON.stringify(result), updatedAt: now })
-    .where(and(eq(webhookDeliveries.sourceId, source_id), eq(webhookDeliveries.webhookId, webhook_id), notInArray(webhookDeliveries.status, ["applied", "ignored"])))
+    .set({ status, result: JSON.stringify(result), updatedAt: new Date().toISOString() })
+    .where(and(eq(webhookDeliveries.sourceId, source_id), eq(webhookDeliveries.webhookId, webhook_id), eq(webhookDeliveries.status, "processing"), eq(webhookDeliveries.attempts, attempt)))
     .run();
+}
+
+function leaseStartedBefore(now: string): string {
+  return new Date(Date.parse(now) - WEBHOOK_PROCESSING_LEASE_MS).toISOString();
+}
+
+function done(row: typeof webhookDeliveries.$inferSelect): Claim {
+  return { kind: "done", status: row.status, result: row.result === null ? null : (JSON.parse(row.result) as unknown) };
 }
 
 export async function listDeliveries(db: AuditDb, filter: { source_id?: string | undefined; after?: number | undefined; limit: number }) {

@@ -11,7 +11,7 @@ import { auditSchema } from "../../src/export/audit-tables";
 import { finishDelivery } from "../../src/webhooks/deliveries";
 import { drizzle } from "drizzle-orm/d1";
 import { BASE, call, freshProductId, getStock, postTransaction } from "../helpers/http";
-import { injectFailureAfterLedgerInsert, ledgerStub, rawState } from "../helpers/ledger-object";
+import { closeProductFor, injectFailureAfterLedgerInsert, ledgerStub, rawState } from "../helpers/ledger-object";
 import { createReservation } from "../helpers/reservations";
 import { TEST_WEBHOOK_SECRETS } from "../helpers/tokens";
 import { sendWebhook, sign, type SendOptions } from "../helpers/webhooks";
@@ -411,59 +411,99 @@ describe("webhook redelivery", () => {
     expect(before[1]!.rows).toHaveLength(1);
   });
 
+  /** A delivery row as a run that claimed it leaves it: `status`, claimed `ago_ms` ago, `attempts` claims so far. */
+  async function deliveryRow(id: string, status: string, ago_ms: number, attempts = 1): Promise<void> {
+    const at = new Date(Date.now() - ago_ms).toISOString();
+    await env.AUDIT_DB.prepare("INSERT INTO webhook_deliveries (source_id, webhook_id, type, status, attempts, received_at, updated_at) VALUES ('test-oms', ?, 'order.placed', ?, ?, ?, ?)").bind(id, status, attempts, at, at).run();
+  }
+
+  /** Sends `copies` copies of one delivery at once; the answers, and how long the slowest took. */
+  async function sendTogether(event: unknown, id: string, copies: number): Promise<{ answers: Answer[]; slowest_ms: number }> {
+    const timestamp = nowSeconds();
+    const started = Date.now();
+    const answers = await Promise.all(Array.from({ length: copies }, async () => await answerOf(await send(event, { id, timestamp }))));
+    return { answers, slowest_ms: Date.now() - started };
+  }
+
+  /** Exactly one answer says applied (with every line applied); the others repeat its results as duplicate. */
+  function expectAppliedOnce(answers: Answer[]): Answer {
+    const applied = answers.filter((answer) => answer.status === "applied");
+    expect(applied).toHaveLength(1);
+    expect(applied[0]!.results.every((result) => result.status === "applied")).toBe(true);
+    for (const answer of answers.filter((each) => each !== applied[0])) expect(answer).toEqual({ status: "duplicate", results: applied[0]!.results });
+    return applied[0]!;
+  }
+
   it("applies copies of one delivery arriving together once: one applied, the rest duplicate with its results, and the log keeps them", async () => {
     const a = freshProductId("wh-together-a");
     const b = freshProductId("wh-together-b");
     const id = uid("msg-together");
-    const timestamp = nowSeconds();
     const event = placed(uid("ord"), [{ line_id: "l1", product_id: a, quantity: 1 }, { line_id: "l2", product_id: b, quantity: 2 }]);
-    const answers = await Promise.all(Array.from({ length: 12 }, async () => await answerOf(await send(event, { id, timestamp }))));
-    const applied = answers.filter((answer) => answer.status === "applied");
-    expect(applied).toHaveLength(1);
-    expect(applied[0]!.results.map((result) => result.status)).toEqual(["applied", "applied"]);
-    for (const answer of answers.filter((each) => each !== applied[0])) expect(answer).toEqual({ status: "duplicate", results: applied[0]!.results });
+    // The first copy is held inside product a for 600 ms, so the others surely arrive while it runs.
+    const { reopened } = await closeProductFor(a, 600);
+    const { answers, slowest_ms } = await sendTogether(event, id, 12);
+    await reopened;
+    const applied = expectAppliedOnce(answers);
+    // The copies polled and answered soon after the first finished, not at the end of their 5 s wait.
+    expect(slowest_ms).toBeLessThan(WEBHOOK_IN_PROGRESS_WAIT_MS - 1_000);
     expect((await rawState(a)).rows).toHaveLength(1);
     expect((await rawState(b)).rows).toHaveLength(1);
-    expect(await deliveryById("test-oms", id)).toMatchObject({ status: "applied", attempts: 1, result: applied[0]!.results });
+    expect(await deliveryById("test-oms", id)).toMatchObject({ status: "applied", attempts: 1, result: applied.results });
   });
 
-  it("takes over a delivery whose run died (processing past its lease), waiting out a lease that ends meanwhile", async () => {
+  it("applies copies of a delivery that failed before once, when they arrive together", async () => {
+    const product = freshProductId("wh-failed-again");
+    const id = uid("msg-failed-again");
+    await deliveryRow(id, "failed", 60_000);
+    const { reopened } = await closeProductFor(product, 400);
+    const { answers } = await sendTogether(placed(uid("ord"), [{ line_id: "l1", product_id: product, quantity: 1 }]), id, 12);
+    await reopened;
+    const applied = expectAppliedOnce(answers);
+    expect((await rawState(product)).rows).toHaveLength(1);
+    expect(await deliveryById("test-oms", id)).toMatchObject({ status: "applied", attempts: 2, result: applied.results });
+  });
+
+  it("takes over a delivery whose run died (processing past its lease), and waits out a lease that ends meanwhile", async () => {
     const product = freshProductId("wh-lease");
-    // Rows as a run that died after its claim leaves them: one long past its lease, one 2 s from the end of it.
-    const claimed = async (id: string, ago_ms: number) => {
-      const at = new Date(Date.now() - ago_ms).toISOString();
-      await env.AUDIT_DB.prepare("INSERT INTO webhook_deliveries (source_id, webhook_id, type, status, attempts, received_at, updated_at) VALUES ('test-oms', ?, 'stock.received', 'processing', 1, ?, ?)").bind(id, at, at).run();
-    };
     const dead = uid("msg-dead");
-    await claimed(dead, WEBHOOK_PROCESSING_LEASE_MS + 1_000);
-    expect((await answerOf(await send(received(product, 3, uid("po")), { id: dead }))).status).toBe("applied");
+    await deliveryRow(dead, "processing", WEBHOOK_PROCESSING_LEASE_MS + 1_000);
+    expect((await answerOf(await send(placed(uid("ord"), [{ line_id: "l1", product_id: product, quantity: 3 }]), { id: dead }))).status).toBe("applied");
     expect(await deliveryById("test-oms", dead)).toMatchObject({ status: "applied", attempts: 2 });
 
     const ending = uid("msg-ending");
-    await claimed(ending, WEBHOOK_PROCESSING_LEASE_MS - 2_000);
+    await deliveryRow(ending, "processing", WEBHOOK_PROCESSING_LEASE_MS - 2_000);
     const started = Date.now();
-    expect((await answerOf(await send(received(product, 4, uid("po")), { id: ending }))).status).toBe("applied");
+    expect((await answerOf(await send(placed(uid("ord"), [{ line_id: "l1", product_id: product, quantity: 4 }]), { id: ending }))).status).toBe("applied");
+    // Taken over when the lease ran out, about 2 s in, not at the end of the 5 s wait.
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
-    expect((await getStock(product)).body.on_hand).toBe(7);
+    expect(Date.now() - started).toBeLessThan(WEBHOOK_IN_PROGRESS_WAIT_MS - 500);
+    expect((await getStock(product)).body.on_hand).toBe(-7);
   });
 
-  it("never lets a late run overwrite a delivery that finished as applied", async () => {
-    // A run taken for dead (its lease ran out) that finishes after the run that took over.
+  it("never lets a run taken for dead record its end over the run that took over, running or finished", async () => {
     const product = freshProductId("wh-late");
-    const id = uid("msg-late");
-    const first = await answerOf(await send(received(product, 2, uid("po")), { id }));
     const db = drizzle(env.AUDIT_DB, { schema: auditSchema });
-    await finishDelivery(db, "test-oms", id, "failed", [{ late: true }], new Date().toISOString());
-    expect(await deliveryById("test-oms", id)).toMatchObject({ status: "applied", result: first.results });
+    // Finished: the late run (attempt 1) finds the delivery applied by attempt 2.
+    const finished = uid("msg-late-finished");
+    await deliveryRow(finished, "processing", WEBHOOK_PROCESSING_LEASE_MS + 1_000);
+    const first = await answerOf(await send(received(product, 2, uid("po")), { id: finished }));
+    await finishDelivery(db, "test-oms", finished, 1, "failed", [{ late: true }]);
+    expect(await deliveryById("test-oms", finished)).toMatchObject({ status: "applied", attempts: 2, result: first.results });
+    // Running: attempt 2 holds the delivery; attempt 1's end changes nothing.
+    const running = uid("msg-late-running");
+    await deliveryRow(running, "processing", 0, 2);
+    await finishDelivery(db, "test-oms", running, 1, "failed", [{ late: true }]);
+    expect(await deliveryById("test-oms", running)).toMatchObject({ status: "processing", attempts: 2, result: null });
   });
 
-  it("answers 500 to a copy whose first run is still within its lease after the wait, writing nothing", async () => {
+  it("answers 503 delivery_in_progress, with Retry-After, to a copy whose first run is still within its lease after the wait, writing nothing", async () => {
     const product = freshProductId("wh-busy");
     const id = uid("msg-busy");
-    const at = new Date().toISOString();
-    await env.AUDIT_DB.prepare("INSERT INTO webhook_deliveries (source_id, webhook_id, type, status, attempts, received_at, updated_at) VALUES ('test-oms', ?, 'stock.received', 'processing', 1, ?, ?)").bind(id, at, at).run();
+    await deliveryRow(id, "processing", 0);
     const started = Date.now();
-    await problemOf(await send(received(product, 3, uid("po")), { id }), 500, "internal_error");
+    const response = await send(received(product, 3, uid("po")), { id });
+    await problemOf(response, 503, "delivery_in_progress");
+    expect(response.headers.get("retry-after")).toBe(String(WEBHOOK_PROCESSING_LEASE_MS / 1000));
     expect(Date.now() - started).toBeGreaterThanOrEqual(WEBHOOK_IN_PROGRESS_WAIT_MS);
     expect((await rawState(product)).rows).toHaveLength(0);
     expect(await deliveryById("test-oms", id)).toMatchObject({ status: "processing", attempts: 1 });

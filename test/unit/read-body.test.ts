@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { OVERSIZED_BODY_DRAIN_BYTES_MAX } from "../../src/ledger/constants";
 import { declaredLength, readAtMost, readBody } from "../../src/http/read-body";
+import { ProblemError } from "../../src/http/problem";
 
 const CHUNK = 16 * 1024;
 
@@ -50,6 +51,12 @@ describe("readAtMost", () => {
     expect(await readAtMost(stream, 4 * CHUNK)).toBeUndefined();
     // 5 chunks to pass 4 * CHUNK, then the allowance, counted from there.
     expect(seen).toEqual({ bytes: 5 * CHUNK + OVERSIZED_BODY_DRAIN_BYTES_MAX, cancelled: true });
+  });
+
+  it("refuses with 400 invalid_request, not an unexpected error, an upload that breaks off within the limit", async () => {
+    const failure = await readAtMost(counted(10, 2).stream, 64 * CHUNK).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ProblemError);
+    expect((failure as ProblemError).problem).toMatchObject({ status: 400, code: "invalid_request", errors: [{ path: "body" }] });
   });
 
   it("answers undefined (a 413), not an error, when the upload fails while it is being drained", async () => {

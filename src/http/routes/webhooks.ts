@@ -5,7 +5,8 @@ import { drizzle } from "drizzle-orm/d1";
 import { auditSchema } from "../../export/audit-tables";
 import { WEBHOOK_BODY_BYTES_MAX, WEBHOOK_DELIVERIES_PAGE_LIMIT_MAX, WEBHOOK_ID_LENGTH_MAX } from "../../ledger/constants";
 import { applyOperations } from "../../webhooks/apply";
-import { claimOrWait, finishDelivery, listDeliveries } from "../../webhooks/deliveries";
+import type { AuditDb } from "../../export/d1-writer";
+import { claimOrWait, finishDelivery, listDeliveries, type DeliveryStatus } from "../../webhooks/deliveries";
 import { EVENT_SCHEMAS, isKnownEventType, operationsFor } from "../../webhooks/events";
 import { verifySignature } from "../../webhooks/signature";
 import { webhookSourcesFrom } from "../../webhooks/sources";
@@ -55,7 +56,7 @@ const receiveWebhook = createRoute({
   },
   responses: {
     200: { description: "Applied, duplicate, or ignored (unknown type)", content: { "application/json": { schema: WebhookAnswer } } },
-    ...problemResponses(400, 401, 404, 413, 422),
+    ...problemResponses(400, 401, 404, 413, 422, 503),
   },
 });
 
@@ -102,44 +103,55 @@ export const webhooks = createRouter()
     }
     const type = typeof event === "object" && event !== null ? (event as { type?: unknown }).type : undefined;
     const db = drizzle(c.env.AUDIT_DB, { schema: auditSchema });
-    const now = new Date().toISOString();
     const claim = await claimOrWait(db, source_id, webhook_id, typeof type === "string" ? type.slice(0, 100) : "(none)");
     if (claim.kind === "done") return c.json({ status: "duplicate" as const, results: resultsOf(claim.result) }, 200);
     if (claim.kind === "in_progress") {
-      throw new ProblemError("internal_error", "Another copy of this delivery is still being applied; retry it later under the same webhook-id (it will answer duplicate with the results).");
+      throw new ProblemError("delivery_in_progress", "Another copy of this delivery is still being applied; send it again later under the same webhook-id, and it will answer duplicate with the results.");
     }
-
-    if (!isKnownEventType(type)) {
-      await finishDelivery(db, source_id, webhook_id, "ignored", [], now);
-      return c.json({ status: "ignored" as const, results: [] }, 200);
-    }
-    const parsed = EVENT_SCHEMAS[type].safeParse((event as { data?: unknown }).data);
-    if (!parsed.success) {
-      const problem = invalidRequest(parsed.error.issues.map((issue) => ({ path: ["body", "data", ...issue.path.map(String)].join("."), message: issue.message })));
-      await finishDelivery(db, source_id, webhook_id, "rejected", problem.problem, now);
-      throw problem;
-    }
-
-    const outcome = await applyOperations(c.env, source_id, operationsFor(type, parsed.data));
-    if (!outcome.ok) {
-      await finishDelivery(db, source_id, webhook_id, "failed", outcome.results, now);
-      throw new ProblemError("internal_error", "Part of this event could not be applied yet; retry the delivery (what did apply will not be applied twice).", { results: outcome.results });
-    }
-    const refused = outcome.results.find((result) => result.status === "refused");
-    if (refused !== undefined) {
-      // A line that conflicts with what its business id already recorded (or would pass a
-      // limit) cannot be fixed by a retry: answer 4xx so the provider stops, and log it.
-      await finishDelivery(db, source_id, webhook_id, "rejected", outcome.results, now);
-      const code = refused.error === "limit_exceeded" ? "limit_exceeded" : "idempotency_key_reused";
-      throw new ProblemError(code, `Line ${refused.key} was refused (${refused.error}); the other lines are in results.`, { results: outcome.results });
-    }
-    await finishDelivery(db, source_id, webhook_id, "applied", outcome.results, now);
-    return c.json({ status: "applied" as const, results: outcome.results }, 200);
+    // Run to the end even if the provider hangs up: a run cut off between applying the event
+    // and recording how it ended would hold the delivery until its lease ran out.
+    const run = applyClaimed(c.env, db, { source_id, webhook_id, attempt: claim.attempt }, type, event);
+    c.executionCtx.waitUntil(run.catch(() => undefined));
+    return c.json(await run, 200);
   })
   .openapi(listWebhooks, async (c) => {
     const page = await listDeliveries(drizzle(c.env.AUDIT_DB, { schema: auditSchema }), c.req.valid("query"));
     return c.json(page, 200);
   });
+
+/**
+ * Applies a delivery this request claimed, and records how it ended: `ignored` for an unknown
+ * type, `rejected` (400, 422) or `failed` (500) as a ProblemError, or `applied`.
+ */
+async function applyClaimed(env: Env, db: AuditDb, delivery: { source_id: string; webhook_id: string; attempt: number }, type: unknown, event: unknown): Promise<{ status: "applied" | "ignored"; results: Record<string, unknown>[] }> {
+  const finish = (status: DeliveryStatus, result: unknown) => finishDelivery(db, delivery.source_id, delivery.webhook_id, delivery.attempt, status, result);
+  if (!isKnownEventType(type)) {
+    await finish("ignored", []);
+    return { status: "ignored", results: [] };
+  }
+  const parsed = EVENT_SCHEMAS[type].safeParse((event as { data?: unknown }).data);
+  if (!parsed.success) {
+    const problem = invalidRequest(parsed.error.issues.map((issue) => ({ path: ["body", "data", ...issue.path.map(String)].join("."), message: issue.message })));
+    await finish("rejected", problem.problem);
+    throw problem;
+  }
+
+  const outcome = await applyOperations(env, delivery.source_id, operationsFor(type, parsed.data));
+  if (!outcome.ok) {
+    await finish("failed", outcome.results);
+    throw new ProblemError("internal_error", "Part of this event could not be applied yet; retry the delivery (what did apply will not be applied twice).", { results: outcome.results });
+  }
+  const refused = outcome.results.find((result) => result.status === "refused");
+  if (refused !== undefined) {
+    // A line that conflicts with what its business id already recorded (or would pass a
+    // limit) cannot be fixed by a retry: answer 4xx so the provider stops, and log it.
+    await finish("rejected", outcome.results);
+    const code = refused.error === "limit_exceeded" ? "limit_exceeded" : "idempotency_key_reused";
+    throw new ProblemError(code, `Line ${refused.key} was refused (${refused.error}); the other lines are in results.`, { results: outcome.results });
+  }
+  await finish("applied", outcome.results);
+  return { status: "applied", results: outcome.results };
+}
 
 function resultsOf(stored: unknown): Record<string, unknown>[] {
   return Array.isArray(stored) ? (stored as Record<string, unknown>[]) : [];
