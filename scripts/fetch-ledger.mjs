@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// `npm run fetch-ledger -- <base-url> <product_id> > sku.jsonl`: pages through a product's
+// `npm run -s fetch-ledger -- <base-url> <product_id> > sku.jsonl`: pages through a product's
 // history (GET /v1/products/{id}/transactions) and prints one transaction per line, ready for
-// `npm run verify`. The token comes from LEDGER_TOKEN (a read token), never from the command line.
+// `npm run verify` (-s keeps npm's own banner out of the file). The token comes from LEDGER_TOKEN (a read token), never from the command line.
 const [base, product] = process.argv.slice(2);
 const token = process.env.LEDGER_TOKEN;
 if (!base || !product || !token) {
-  console.error("usage: LEDGER_TOKEN=<read token> npm run fetch-ledger -- <base-url> <product_id> > file.jsonl");
+  console.error("usage: LEDGER_TOKEN=<read token> npm run -s fetch-ledger -- <base-url> <product_id> > file.jsonl");
   process.exit(2);
 }
 let after = 0;

@@ -38,7 +38,14 @@ if (!file) {
   process.exit(2);
 }
 
-const rows = readFileSync(file, "utf8").split("\n").filter((line) => line.trim() !== "").map((line, index) => {
+let text;
+try {
+  text = readFileSync(file, "utf8");
+} catch (error) {
+  console.error(`cannot read ${file}: ${error.code ?? error.message}`);
+  process.exit(2);
+}
+const rows = text.split("\n").filter((line) => line.trim() !== "").map((line, index) => {
   try {
     return JSON.parse(line);
   } catch {

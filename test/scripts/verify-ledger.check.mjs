@@ -26,6 +26,15 @@ test("an untouched export verifies", () => {
   assert.match(out, /^OK: 5 rows of sku-fixture verified, seq 1\.\.5/m);
 });
 
+test("a file it cannot read exits 2, without a stack trace", () => {
+  for (const file of [path.join(tmpdir(), `no-such-ledger-${process.pid}.jsonl`), tmpdir()]) {
+    const run = spawnSync(process.execPath, [script, file], { encoding: "utf8" });
+    assert.equal(run.status, 2, run.stderr);
+    assert.match(run.stderr, /^cannot read /);
+    assert.doesNotMatch(run.stderr, /\n\s+at /);
+  }
+});
+
 test("an altered row fails at its seq", () => {
   const rows = fixture.map((row) => (row.seq === 3 ? { ...row, quantity: 30, delta: 30 } : row));
   assert.match(verify(rows).out, /FAIL at seq 3:/);
