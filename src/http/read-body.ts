@@ -62,7 +62,7 @@ export async function readAtMost(stream: ReadableStream<Uint8Array> | null, byte
 }
 
 /** An upload that broke off before its end (the client gave up): a 400, not a logged 500. */
-function bodyNotRead(): ProblemError {
+export function bodyNotRead(): ProblemError {
   return invalidRequest([{ path: "body", message: "the body could not be read to its end" }]);
 }
 

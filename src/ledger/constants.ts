@@ -123,12 +123,19 @@ export const WEBHOOK_DELIVERIES_PAGE_LIMIT_MAX = 200;
 /**
  * How long a delivery being applied keeps other copies of it (the same webhook-id) out. A copy
  * that arrives meanwhile waits for its outcome; past the lease, the first run is taken to have
- * died and the copy applies the event itself.
+ * died and the copy applies the event itself. A live run renews it every
+ * WEBHOOK_LEASE_RENEW_MS, so only a run that stopped loses it.
  */
 export const WEBHOOK_PROCESSING_LEASE_MS = 30_000;
-/** How long such a copy waits (polling every WEBHOOK_IN_PROGRESS_POLL_MS) before answering 500: retry later. */
+export const WEBHOOK_LEASE_RENEW_MS = 10_000;
+/**
+ * How long such a copy waits for the outcome before answering 503 delivery_in_progress (retry
+ * later), reading the log every WEBHOOK_IN_PROGRESS_POLL_MS at first, then at doubling
+ * intervals up to WEBHOOK_IN_PROGRESS_POLL_MAX_MS.
+ */
 export const WEBHOOK_IN_PROGRESS_WAIT_MS = 5_000;
 export const WEBHOOK_IN_PROGRESS_POLL_MS = 100;
+export const WEBHOOK_IN_PROGRESS_POLL_MAX_MS = 1_000;
 /** Order, line, return and reference ids in events: like product ids but without ':', which separates key parts. */
 export const BUSINESS_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@~-]{0,127}$/;
 

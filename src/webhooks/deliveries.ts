@@ -2,7 +2,7 @@
 import { and, desc, eq, lt, sql, type SQL } from "drizzle-orm";
 import type { AuditDb } from "../export/d1-writer";
 import { webhookDeliveries } from "../export/audit-tables";
-import { WEBHOOK_IN_PROGRESS_POLL_MS, WEBHOOK_IN_PROGRESS_WAIT_MS, WEBHOOK_PROCESSING_LEASE_MS } from "../ledger/constants";
+import { WEBHOOK_IN_PROGRESS_POLL_MAX_MS, WEBHOOK_IN_PROGRESS_POLL_MS, WEBHOOK_IN_PROGRESS_WAIT_MS, WEBHOOK_PROCESSING_LEASE_MS } from "../ledger/constants";
 
 export type DeliveryStatus = "processing" | "applied" | "ignored" | "rejected" | "failed";
 
@@ -17,7 +17,7 @@ export type Claim =
   /** Another copy is being applied right now, within its lease. */
   | { kind: "in_progress" };
 
-const FINAL: readonly DeliveryStatus[] = ["applied", "ignored"];
+export const FINAL: readonly DeliveryStatus[] = ["applied", "ignored"];
 
 /**
  * Claims the delivery for this request, unless it already finished or another copy of it is
@@ -52,9 +52,9 @@ export async function claimDelivery(db: AuditDb, source_id: string, webhook_id: 
 export async function claimOrWait(db: AuditDb, source_id: string, webhook_id: string, type: string): Promise<Claim> {
   const deadline = Date.now() + WEBHOOK_IN_PROGRESS_WAIT_MS;
   let claim = await claimDelivery(db, source_id, webhook_id, type, new Date().toISOString());
-  for (let pause = WEBHOOK_IN_PROGRESS_POLL_MS; claim.kind === "in_progress" && Date.now() < deadline; pause = Math.min(2 * pause, 1_000)) {
+  for (let pause = WEBHOOK_IN_PROGRESS_POLL_MS; claim.kind === "in_progress" && Date.now() < deadline; pause = Math.min(2 * pause, WEBHOOK_IN_PROGRESS_POLL_MAX_MS)) {
     await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(0, deadline - Date.now()))));
-    const row = await db.select().from(webhookDeliveries).where(and(eq(webhookDeliveries.sourceId, source_id), eq(webhookDeliveries.webhookId, webhook_id))).get();
+    const row = await readDelivery(db, source_id, webhook_id);
     if (row !== undefined && FINAL.includes(row.status)) return done(row);
     const now = new Date().toISOString();
     if (row?.status === "processing" && row.updatedAt >= leaseStartedBefore(now)) continue;
@@ -63,24 +63,46 @@ export async function claimOrWait(db: AuditDb, source_id: string, webhook_id: st
   return claim;
 }
 
+/** A claim this request holds: the delivery and the attempt its claim set. */
+export interface HeldDelivery {
+  source_id: string;
+  webhook_id: string;
+  attempt: number;
+}
+
 /**
- * Records how the claimed run ended: only while the row is still this run's claim (processing,
- * with its attempt). A run taken for dead that finishes late changes nothing, whether the copy
- * that took over is still running or has finished.
+ * Records how the claimed run ended, only while the row is still this run's claim (processing,
+ * with its attempt), and says whether it did. A run taken for dead that finishes late changes
+ * nothing, whether the copy that took over is still running or has finished.
  */
-export async function finishDelivery(db: AuditDb, source_id: string, webhook_id: string, attempt: number, status: DeliveryStatus, result: unknown): Promise<void> {
-  await db
+export async function finishDelivery(db: AuditDb, held: HeldDelivery, status: DeliveryStatus, result: unknown): Promise<boolean> {
+  const outcome = await db
     .update(webhookDeliveries)
     .set({ status, result: JSON.stringify(result), updatedAt: new Date().toISOString() })
-    .where(and(eq(webhookDeliveries.sourceId, source_id), eq(webhookDeliveries.webhookId, webhook_id), eq(webhookDeliveries.status, "processing"), eq(webhookDeliveries.attempts, attempt)))
+    .where(heldBy(held))
     .run();
+  return outcome.meta.changes === 1;
+}
+
+/** Starts the lease of a claim this run still holds over again; false once it lost the claim. */
+export async function renewLease(db: AuditDb, held: HeldDelivery): Promise<boolean> {
+  const outcome = await db.update(webhookDeliveries).set({ updatedAt: new Date().toISOString() }).where(heldBy(held)).run();
+  return outcome.meta.changes === 1;
+}
+
+export async function readDelivery(db: AuditDb, source_id: string, webhook_id: string) {
+  return await db.select().from(webhookDeliveries).where(and(eq(webhookDeliveries.sourceId, source_id), eq(webhookDeliveries.webhookId, webhook_id))).get();
+}
+
+function heldBy(held: HeldDelivery): SQL | undefined {
+  return and(eq(webhookDeliveries.sourceId, held.source_id), eq(webhookDeliveries.webhookId, held.webhook_id), eq(webhookDeliveries.status, "processing"), eq(webhookDeliveries.attempts, held.attempt));
 }
 
 function leaseStartedBefore(now: string): string {
   return new Date(Date.parse(now) - WEBHOOK_PROCESSING_LEASE_MS).toISOString();
 }
 
-function done(row: typeof webhookDeliveries.$inferSelect): Claim {
+export function done(row: typeof webhookDeliveries.$inferSelect): Extract<Claim, { kind: "done" }> {
   return { kind: "done", status: row.status, result: row.result === null ? null : (JSON.parse(row.result) as unknown) };
 }
 

@@ -8,12 +8,13 @@ import { describe, expect, it } from "vitest";
 import type { ProductLedger } from "../../src/durable/product-ledger";
 import { WEBHOOK_IN_PROGRESS_WAIT_MS, WEBHOOK_PROCESSING_LEASE_MS } from "../../src/ledger/constants";
 import { auditSchema } from "../../src/export/audit-tables";
-import { finishDelivery } from "../../src/webhooks/deliveries";
+import { finishDelivery, renewLease } from "../../src/webhooks/deliveries";
 import { drizzle } from "drizzle-orm/d1";
 import { BASE, call, freshProductId, getStock, postTransaction } from "../helpers/http";
 import { closeProductFor, injectFailureAfterLedgerInsert, ledgerStub, rawState } from "../helpers/ledger-object";
 import { createReservation } from "../helpers/reservations";
 import { TEST_WEBHOOK_SECRETS } from "../helpers/tokens";
+import { waitFor } from "../helpers/wait";
 import { sendWebhook, sign, type SendOptions } from "../helpers/webhooks";
 import { expectProblem as problemOf, RFC3339_MS, type Problem, type Transaction } from "../helpers/wire";
 
@@ -480,20 +481,46 @@ describe("webhook redelivery", () => {
     expect((await getStock(product)).body.on_hand).toBe(-7);
   });
 
-  it("never lets a run taken for dead record its end over the run that took over, running or finished", async () => {
+  it("never lets a run taken for dead record its end over the run that took over, running or finished; only the holder renews the lease", async () => {
     const product = freshProductId("wh-late");
     const db = drizzle(env.AUDIT_DB, { schema: auditSchema });
     // Finished: the late run (attempt 1) finds the delivery applied by attempt 2.
     const finished = uid("msg-late-finished");
     await deliveryRow(finished, "processing", WEBHOOK_PROCESSING_LEASE_MS + 1_000);
     const first = await answerOf(await send(received(product, 2, uid("po")), { id: finished }));
-    await finishDelivery(db, "test-oms", finished, 1, "failed", [{ late: true }]);
+    expect(await finishDelivery(db, { source_id: "test-oms", webhook_id: finished, attempt: 1 }, "failed", [{ late: true }])).toBe(false);
     expect(await deliveryById("test-oms", finished)).toMatchObject({ status: "applied", attempts: 2, result: first.results });
-    // Running: attempt 2 holds the delivery; attempt 1's end changes nothing.
+    // Running: attempt 2 holds the delivery; attempt 1 can neither end it nor renew its lease.
     const running = uid("msg-late-running");
-    await deliveryRow(running, "processing", 0, 2);
-    await finishDelivery(db, "test-oms", running, 1, "failed", [{ late: true }]);
-    expect(await deliveryById("test-oms", running)).toMatchObject({ status: "processing", attempts: 2, result: null });
+    await deliveryRow(running, "processing", 20_000, 2);
+    const before = (await deliveryById("test-oms", running))!.updated_at;
+    expect(await finishDelivery(db, { source_id: "test-oms", webhook_id: running, attempt: 1 }, "failed", [{ late: true }])).toBe(false);
+    expect(await renewLease(db, { source_id: "test-oms", webhook_id: running, attempt: 1 })).toBe(false);
+    expect(await deliveryById("test-oms", running)).toMatchObject({ status: "processing", attempts: 2, result: null, updated_at: before });
+    expect(await renewLease(db, { source_id: "test-oms", webhook_id: running, attempt: 2 })).toBe(true);
+    expect((await deliveryById("test-oms", running))!.updated_at > before).toBe(true);
+  });
+
+  it("answers a run that lost its claim (taken for dead while it ran) with the outcome of the copy that took over, so one answer says applied", async () => {
+    const product = freshProductId("wh-lost");
+    const id = uid("msg-lost");
+    const event = placed(uid("ord"), [{ line_id: "l1", product_id: product, quantity: 1 }]);
+    const timestamp = nowSeconds();
+    // Run A is held inside the product; meanwhile its lease is made to look run out, and copy B takes over.
+    const { reopened } = await closeProductFor(product, 700);
+    const a = send(event, { id, timestamp });
+    await waitFor(async () => (await deliveryById("test-oms", id))?.status === "processing", 2_000, 10);
+    await env.AUDIT_DB.prepare("UPDATE webhook_deliveries SET updated_at = ? WHERE source_id = 'test-oms' AND webhook_id = ?").bind(new Date(Date.now() - WEBHOOK_PROCESSING_LEASE_MS - 1_000).toISOString(), id).run();
+    const b = send(event, { id, timestamp });
+    await reopened;
+    const [answerA, answerB] = [await a, await b];
+    const bodyB = await answerOf(answerB);
+    expect(bodyB.status).toBe("applied");
+    // A applied the line but lost its claim: B speaks for the delivery (its finished results), or A is told to come back.
+    if (answerA.status === 200) expect(await answerA.json()).toEqual({ status: "duplicate", results: bodyB.results });
+    else await problemOf(answerA, 503, "delivery_in_progress");
+    expect(await deliveryById("test-oms", id)).toMatchObject({ status: "applied", attempts: 2, result: bodyB.results });
+    expect((await rawState(product)).rows).toHaveLength(1);
   });
 
   it("answers 503 delivery_in_progress, with Retry-After, to a copy whose first run is still within its lease after the wait, writing nothing", async () => {

@@ -59,6 +59,14 @@ describe("readAtMost", () => {
     expect((failure as ProblemError).problem).toMatchObject({ status: 400, code: "invalid_request", errors: [{ path: "body" }] });
   });
 
+  it("refuses with 400 a body with a declared length that breaks off (read whole by the runtime)", async () => {
+    // In-process requests are cut short rather than failed, so this is only reachable here.
+    const breaking = new Request("http://x/", { method: "POST", body: counted(10, 2).stream, headers: { "content-length": String(10 * CHUNK) }, duplex: "half" } as RequestInit);
+    const failure = await readBody(breaking, 64 * CHUNK).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ProblemError);
+    expect((failure as ProblemError).problem).toMatchObject({ status: 400, errors: [{ path: "body", message: "the body could not be read to its end" }] });
+  });
+
   it("answers undefined (a 413), not an error, when the upload fails while it is being drained", async () => {
     const { stream } = counted(1_000, 10);
     expect(await readAtMost(stream, 4 * CHUNK)).toBeUndefined();

@@ -4,6 +4,7 @@ import { createMiddleware } from "hono/factory";
 import { REQUEST_BODY_BYTES_MAX } from "../../ledger/constants";
 import type { AppEnv } from "../app-env";
 import { ProblemError } from "../problem";
+import { bodyNotRead } from "../read-body";
 import { bodyWithin } from "./body-within";
 
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;.*)?$/i;
@@ -17,8 +18,9 @@ export function jsonBody(bytes_max: number = REQUEST_BODY_BYTES_MAX) {
     try {
       await c.req.json();
     } catch (error) {
-      // Only a syntax error is the client's malformed JSON; anything else is not the client's.
-      if (!(error instanceof SyntaxError)) throw error;
+      // A syntax error is the client's malformed JSON; anything else here is the reading of a
+      // body (with a trusted length, not read before) that broke off.
+      if (!(error instanceof SyntaxError)) throw bodyNotRead();
       throw new ProblemError("invalid_request", "The body is not valid JSON.", { errors: [{ path: "body", message: "not valid JSON" }] });
     }
     await next();

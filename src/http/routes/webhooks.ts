@@ -4,17 +4,16 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { drizzle } from "drizzle-orm/d1";
 import { auditSchema } from "../../export/audit-tables";
 import { WEBHOOK_BODY_BYTES_MAX, WEBHOOK_DELIVERIES_PAGE_LIMIT_MAX, WEBHOOK_ID_LENGTH_MAX } from "../../ledger/constants";
-import { applyOperations } from "../../webhooks/apply";
-import type { AuditDb } from "../../export/d1-writer";
-import { claimOrWait, finishDelivery, listDeliveries, type DeliveryStatus } from "../../webhooks/deliveries";
-import { EVENT_SCHEMAS, isKnownEventType, operationsFor } from "../../webhooks/events";
+import { deliver } from "../../webhooks/deliver";
+import { listDeliveries } from "../../webhooks/deliveries";
 import { verifySignature } from "../../webhooks/signature";
 import { webhookSourcesFrom } from "../../webhooks/sources";
 import { requireRole } from "../middleware/auth";
 import { bodyWithin } from "../middleware/body-within";
 import { invalidRequest, ProblemError } from "../problem";
+import { bodyNotRead } from "../read-body";
 import { createRouter } from "../router";
-import { optionalQueryInteger, problemResponses, queryIntegerOr } from "../schemas";
+import { optionalQueryInteger, Problem, problemResponses, queryIntegerOr } from "../schemas";
 
 const SourceId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
 
@@ -56,7 +55,12 @@ const receiveWebhook = createRoute({
   },
   responses: {
     200: { description: "Applied, duplicate, or ignored (unknown type)", content: { "application/json": { schema: WebhookAnswer } } },
-    ...problemResponses(400, 401, 404, 413, 422, 503),
+    ...problemResponses(400, 401, 404, 413, 422),
+    503: {
+      description: "delivery_in_progress: another copy of this webhook-id is being applied; send it again later",
+      headers: { "Retry-After": { description: "Seconds to wait before sending the delivery again", schema: { type: "integer" } } },
+      content: { "application/problem+json": { schema: Problem } },
+    },
   },
 });
 
@@ -88,7 +92,7 @@ export const webhooks = createRouter()
     if (source === undefined) throw new ProblemError("not_found", "No such webhook source.");
 
     // Verify the raw bytes before anything reads them as JSON.
-    const body = new Uint8Array(await c.req.arrayBuffer());
+    const body = await c.req.arrayBuffer().then((bytes) => new Uint8Array(bytes), () => Promise.reject(bodyNotRead()));
     const headers = { id: c.req.header("webhook-id"), timestamp: c.req.header("webhook-timestamp"), signature: c.req.header("webhook-signature") };
     if (!(await verifySignature(source.keys, headers, body, Math.floor(Date.now() / 1000)))) {
       throw new ProblemError("invalid_signature", "The webhook signature is not valid.");
@@ -102,15 +106,9 @@ export const webhooks = createRouter()
       throw invalidRequest([{ path: "body", message: "not valid JSON" }]);
     }
     const type = typeof event === "object" && event !== null ? (event as { type?: unknown }).type : undefined;
-    const db = drizzle(c.env.AUDIT_DB, { schema: auditSchema });
-    const claim = await claimOrWait(db, source_id, webhook_id, typeof type === "string" ? type.slice(0, 100) : "(none)");
-    if (claim.kind === "done") return c.json({ status: "duplicate" as const, results: resultsOf(claim.result) }, 200);
-    if (claim.kind === "in_progress") {
-      throw new ProblemError("delivery_in_progress", "Another copy of this delivery is still being applied; send it again later under the same webhook-id, and it will answer duplicate with the results.");
-    }
-    // Run to the end even if the provider hangs up: a run cut off between applying the event
-    // and recording how it ended would hold the delivery until its lease ran out.
-    const run = applyClaimed(c.env, db, { source_id, webhook_id, attempt: claim.attempt }, type, event);
+    // Carried to the end even if the provider hangs up: a run cut off between its claim and
+    // the record of its end would hold the delivery until its lease ran out.
+    const run = deliver(c.env, drizzle(c.env.AUDIT_DB, { schema: auditSchema }), source_id, webhook_id, type, event);
     c.executionCtx.waitUntil(run.catch(() => undefined));
     return c.json(await run, 200);
   })
@@ -119,40 +117,3 @@ export const webhooks = createRouter()
     return c.json(page, 200);
   });
 
-/**
- * Applies a delivery this request claimed, and records how it ended: `ignored` for an unknown
- * type, `rejected` (400, 422) or `failed` (500) as a ProblemError, or `applied`.
- */
-async function applyClaimed(env: Env, db: AuditDb, delivery: { source_id: string; webhook_id: string; attempt: number }, type: unknown, event: unknown): Promise<{ status: "applied" | "ignored"; results: Record<string, unknown>[] }> {
-  const finish = (status: DeliveryStatus, result: unknown) => finishDelivery(db, delivery.source_id, delivery.webhook_id, delivery.attempt, status, result);
-  if (!isKnownEventType(type)) {
-    await finish("ignored", []);
-    return { status: "ignored", results: [] };
-  }
-  const parsed = EVENT_SCHEMAS[type].safeParse((event as { data?: unknown }).data);
-  if (!parsed.success) {
-    const problem = invalidRequest(parsed.error.issues.map((issue) => ({ path: ["body", "data", ...issue.path.map(String)].join("."), message: issue.message })));
-    await finish("rejected", problem.problem);
-    throw problem;
-  }
-
-  const outcome = await applyOperations(env, delivery.source_id, operationsFor(type, parsed.data));
-  if (!outcome.ok) {
-    await finish("failed", outcome.results);
-    throw new ProblemError("internal_error", "Part of this event could not be applied yet; retry the delivery (what did apply will not be applied twice).", { results: outcome.results });
-  }
-  const refused = outcome.results.find((result) => result.status === "refused");
-  if (refused !== undefined) {
-    // A line that conflicts with what its business id already recorded (or would pass a
-    // limit) cannot be fixed by a retry: answer 4xx so the provider stops, and log it.
-    await finish("rejected", outcome.results);
-    const code = refused.error === "limit_exceeded" ? "limit_exceeded" : "idempotency_key_reused";
-    throw new ProblemError(code, `Line ${refused.key} was refused (${refused.error}); the other lines are in results.`, { results: outcome.results });
-  }
-  await finish("applied", outcome.results);
-  return { status: "applied", results: outcome.results };
-}
-
-function resultsOf(stored: unknown): Record<string, unknown>[] {
-  return Array.isArray(stored) ? (stored as Record<string, unknown>[]) : [];
-}
