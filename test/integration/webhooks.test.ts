@@ -523,6 +523,43 @@ describe("webhook redelivery", () => {
     expect((await rawState(product)).rows).toHaveLength(1);
   });
 
+  /** Makes D1 refuse the statement that records a run's end `times` times (a storage error), for the duration of `work`. */
+  async function withFailingFinish<T>(times: number, work: () => Promise<T>): Promise<{ result: T; refused: number }> {
+    const prototype = Object.getPrototypeOf(env.AUDIT_DB) as { prepare: (query: string) => D1PreparedStatement };
+    const prepare = prototype.prepare;
+    let refused = 0;
+    prototype.prepare = function (this: D1Database, query: string) {
+      const statement = prepare.call(this, query);
+      if (!/^update "webhook_deliveries" set "status"/.test(query) || refused >= times) return statement;
+      refused++;
+      const failing = { bind: () => failing, run: () => Promise.reject(new Error("injected D1 failure")), all: () => Promise.reject(new Error("injected D1 failure")), raw: () => Promise.reject(new Error("injected D1 failure")), first: () => Promise.reject(new Error("injected D1 failure")) };
+      return failing as unknown as D1PreparedStatement;
+    };
+    try {
+      return { result: await work(), refused };
+    } finally {
+      prototype.prepare = prepare;
+    }
+  }
+
+  it("records a run's end on a later try when D1 refuses it at first, and answers with the run's outcome when D1 keeps refusing", async () => {
+    const product = freshProductId("wh-finish");
+    const recovered = uid("msg-finish-recovered");
+    const once = await withFailingFinish(2, async () => await answerOf(await send(received(product, 2, uid("po")), { id: recovered })));
+    expect(once.refused).toBe(2);
+    expect(once.result.status).toBe("applied");
+    expect(await deliveryById("test-oms", recovered)).toMatchObject({ status: "applied", result: once.result.results });
+
+    const unrecorded = uid("msg-finish-unrecorded");
+    const never = await withFailingFinish(Number.POSITIVE_INFINITY, async () => await answerOf(await send(received(product, 3, uid("po")), { id: unrecorded })));
+    expect(never.refused).toBe(3);
+    // The event was applied, so the answer says so; the log is left to the next copy after the lease.
+    expect(never.result.status).toBe("applied");
+    expect(never.result.results.map((result) => result.status)).toEqual(["applied"]);
+    expect(await deliveryById("test-oms", unrecorded)).toMatchObject({ status: "processing", result: null });
+    expect((await getStock(product)).body.on_hand).toBe(5);
+  });
+
   it("answers 503 delivery_in_progress, with Retry-After, to a copy whose first run is still within its lease after the wait, writing nothing", async () => {
     const product = freshProductId("wh-busy");
     const id = uid("msg-busy");
