@@ -444,9 +444,9 @@ describe("request validation", () => {
     expect(((await committed.json()) as { status: string }).status).toBe("committed");
   });
 
-  it("counts a body whose Content-Length is not a plain number, instead of trusting it", async () => {
-    for (const declared of ["abc", "65537, 65537"]) {
-      const response = await exports.default.fetch(new Request(`${BASE}/v1/reservations`, { method: "POST", headers: { authorization: `Bearer ${TEST_TOKENS.writer.token}`, "idempotency-key": freshKey(), "content-type": "application/json", "content-length": declared }, body: "x".repeat(70 * 1024) }));
+  it("counts a body whose Content-Length is not a plain number, instead of trusting it, through the fast path and the app", async () => {
+    for (const [path, declared] of [[transactionsPath(freshProductId()), "abc"], [transactionsPath(freshProductId()), "65537, 65537"], ["/v1/reservations", "abc"], ["/v1/reservations", "65537, 65537"]] as const) {
+      const response = await exports.default.fetch(new Request(`${BASE}${path}`, { method: "POST", headers: { authorization: `Bearer ${TEST_TOKENS.writer.token}`, "idempotency-key": freshKey(), "content-type": "application/json", "content-length": declared }, body: "x".repeat(70 * 1024) }));
       await expectProblem(response, 413, "payload_too_large");
     }
   });
