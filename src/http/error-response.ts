@@ -2,16 +2,17 @@
 // path (write-fast-path.ts), so both answer a failure the same way.
 import { HTTPException } from "hono/http-exception";
 import { WEBHOOK_PROCESSING_LEASE_MS } from "../ledger/constants";
-import { ProblemError, problemResponse } from "./problem";
+import { ProblemError, problemResponse, type ProblemCode } from "./problem";
+
+/** Headers that a problem code always carries: a 401's challenge, when to come back after a 503. */
+const HEADERS_BY_CODE: Partial<Record<ProblemCode, Record<string, string>>> = {
+  unauthorized: { "WWW-Authenticate": 'Bearer realm="inventory-ledger"' },
+  delivery_in_progress: { "Retry-After": String(WEBHOOK_PROCESSING_LEASE_MS / 1000) },
+};
 
 export function toErrorResponse(error: Error, request_id: string | undefined): Response {
   const headers: Record<string, string> = request_id === undefined ? {} : { "X-Request-Id": request_id };
-  if (error instanceof ProblemError) {
-    const response = problemResponse(error.problem, headers);
-    if (error.problem.code === "unauthorized") response.headers.set("WWW-Authenticate", 'Bearer realm="inventory-ledger"');
-    if (error.problem.code === "delivery_in_progress") response.headers.set("Retry-After", String(WEBHOOK_PROCESSING_LEASE_MS / 1000));
-    return response;
-  }
+  if (error instanceof ProblemError) return problemResponse(error.problem, { ...headers, ...HEADERS_BY_CODE[error.problem.code] });
   if (error instanceof HTTPException && error.status < 500) {
     // Hono's own guards (e.g. a malformed body) are client errors; answer 400, hide their text.
     return problemResponse(new ProblemError("invalid_request", "The request could not be read.").problem, headers);

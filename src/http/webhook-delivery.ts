@@ -1,13 +1,14 @@
-// One webhook delivery, from its claim to its recorded end: answered as a duplicate of a copy
-// that finished, refused while another copy holds it, or applied by this request under a lease
-// it renews while it runs, with the end recorded only if it still holds the claim.
+// One webhook delivery, from its claim to its recorded end, as the route answers it: a duplicate
+// of a copy that finished, 503 while another copy holds it, or applied by this request under a
+// lease it renews while it runs, with the end recorded only if it still holds the claim. In the
+// http layer because its outcomes are HTTP problems; the log and the application are webhooks/.
 
 import { WEBHOOK_LEASE_RENEW_MS } from "../ledger/constants";
 import type { AuditDb } from "../export/d1-writer";
-import { invalidRequest, ProblemError } from "../http/problem";
-import { applyOperations } from "./apply";
-import { claimOrWait, done, FINAL, finishDelivery, readDelivery, renewLease, type DeliveryStatus, type HeldDelivery } from "./deliveries";
-import { EVENT_SCHEMAS, isKnownEventType, operationsFor } from "./events";
+import { applyOperations } from "../webhooks/apply";
+import { claimOrWait, done, FINAL, finishDelivery, readDelivery, renewLease, type DeliveryStatus, type HeldDelivery } from "../webhooks/deliveries";
+import { EVENT_SCHEMAS, isKnownEventType, operationsFor } from "../webhooks/events";
+import { invalidRequest, ProblemError } from "./problem";
 
 export interface DeliveryAnswer {
   status: "applied" | "ignored" | "duplicate";

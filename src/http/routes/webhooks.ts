@@ -4,7 +4,6 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { drizzle } from "drizzle-orm/d1";
 import { auditSchema } from "../../export/audit-tables";
 import { WEBHOOK_BODY_BYTES_MAX, WEBHOOK_DELIVERIES_PAGE_LIMIT_MAX, WEBHOOK_ID_LENGTH_MAX } from "../../ledger/constants";
-import { deliver } from "../../webhooks/deliver";
 import { listDeliveries } from "../../webhooks/deliveries";
 import { verifySignature } from "../../webhooks/signature";
 import { webhookSourcesFrom } from "../../webhooks/sources";
@@ -12,6 +11,7 @@ import { requireRole } from "../middleware/auth";
 import { bodyWithin } from "../middleware/body-within";
 import { invalidRequest, ProblemError } from "../problem";
 import { bodyNotRead } from "../read-body";
+import { deliver } from "../webhook-delivery";
 import { createRouter } from "../router";
 import { optionalQueryInteger, Problem, problemResponses, queryIntegerOr } from "../schemas";
 
