@@ -1,8 +1,8 @@
-// `npm run db:generate` also turns src/export/audit-tables.ts into D1 migrations.
+// `npm run db:generate` also turns src/d1/tables.ts into D1 migrations.
 import { defineConfig } from "drizzle-kit";
 
 export default defineConfig({
   out: "./migrations/d1",
-  schema: "./src/export/audit-tables.ts",
+  schema: "./src/d1/tables.ts",
   dialect: "sqlite",
 });

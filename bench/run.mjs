@@ -211,7 +211,7 @@ async function main() {
  * first, by reading an id that maps to it.
  */
 async function warmReservationObjects(url) {
-  const { reservationShard, RESERVATION_SHARDS } = await importFromSource('export { reservationShard } from "./src/ledger/reservations.ts"; export { RESERVATION_SHARDS } from "./src/ledger/constants.ts";');
+  const { reservationShard, RESERVATION_SHARDS } = await importFromSource('export { reservationShard } from "./src/ledger/reservations.ts"; export { RESERVATION_SHARDS } from "./src/limits.ts";');
   const idFor = new Map();
   for (let i = 0; idFor.size < RESERVATION_SHARDS; i++) {
     const id = `warm-${i}`;
@@ -222,7 +222,7 @@ async function warmReservationObjects(url) {
 
 /**
  * The service's own code for the script, not a copy: `source` (TypeScript re-exports of pure
- * modules under src/ledger) is bundled by esbuild and imported from memory.
+ * modules under src/ledger and src/limits.ts) is bundled by esbuild and imported from memory.
  */
 async function importFromSource(source) {
   const bundle = await build({ stdin: { contents: source, resolveDir: root, loader: "ts" }, bundle: true, format: "esm", platform: "neutral", write: false });

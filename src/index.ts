@@ -1,28 +1,27 @@
-// Worker entry: the HTTP API, the nightly export's cron trigger, the export queue's consumer,
-// and the Durable Object classes wrangler.toml binds.
-import { drizzle } from "drizzle-orm/d1";
-import { auditSchema } from "./export/audit-tables";
+// Worker entry: the HTTP API, the nightly export's cron trigger, the export queue's consumer
+// (and its dead letters), and the Durable Object classes wrangler.toml binds.
+import { auditDb } from "./d1/db";
 import { consumeRunMessages } from "./export/consumer";
+import { consumeDeadLetters } from "./export/dead-letters";
 import type { RunMessage } from "./export/messages";
 import { startRun } from "./export/runs";
 import { createApp } from "./http/app";
-import { writeFastPath } from "./http/write-fast-path";
 
-export { ProductLedger } from "./durable/product-ledger";
-export { Reservation } from "./durable/reservation";
+export { ProductLedger } from "./durable/product-ledger/object";
+export { Reservation } from "./durable/reservation/object";
+
+/** The queue a run message that failed every delivery goes to (wrangler.toml's dead_letter_queue). */
+export const EXPORT_DEAD_LETTER_QUEUE = "ledger-export-dlq";
 
 const app = createApp();
 
 export default {
-  async fetch(request: Request, env: Env, ctx: ExecutionContext) {
-    // The hot write route first; whatever it does not answer goes through the app.
-    const handled = await writeFastPath(request, env);
-    return handled instanceof Response ? handled : app.fetch(handled, env, ctx);
-  },
+  fetch: app.fetch,
   scheduled(_controller, env, ctx) {
-    ctx.waitUntil(startRun(drizzle(env.AUDIT_DB, { schema: auditSchema }), env.EXPORT_QUEUE, "export", "cron", new Date().toISOString()));
+    ctx.waitUntil(startRun(auditDb(env.AUDIT_DB), env.EXPORT_QUEUE, "export", "cron", new Date().toISOString()));
   },
   queue(batch, env) {
-    return consumeRunMessages(batch as MessageBatch<RunMessage>, env);
+    const messages = batch as MessageBatch<RunMessage>;
+    return batch.queue === EXPORT_DEAD_LETTER_QUEUE ? consumeDeadLetters(messages, env) : consumeRunMessages(messages, env);
   },
 } satisfies ExportedHandler<Env>;

@@ -2,11 +2,16 @@
 // reconciliation runs. A failing product is retried RUN_PRODUCT_ATTEMPTS_MAX times with backoff,
 // then reported; it never holds up the other products of its message or run.
 
-import { drizzle } from "drizzle-orm/d1";
-import { EXPORT_ROWS_PER_MESSAGE_MAX, PRODUCT_FANOUT_MAX, RUN_PRODUCT_ATTEMPTS_MAX } from "../ledger/constants";
+import { auditDb, type AuditDb } from "../d1/db";
 import { settleBounded } from "../lib/map-bounded";
-import { auditSchema } from "./audit-tables";
-import type { AuditDb } from "./d1-writer";
+import { backoffDelay } from "../lib/retry";
+import {
+  EXPORT_ROWS_PER_MESSAGE_MAX,
+  PRODUCT_FANOUT_MAX,
+  RUN_MESSAGE_RETRY_BACKOFF_SECONDS,
+  RUN_PRODUCT_ATTEMPTS_MAX,
+  RUN_PRODUCT_RETRY_BACKOFF_SECONDS,
+} from "../limits";
 import { exportFirstPages, type FirstPageOutcome } from "./export-first-pages";
 import { exportProduct } from "./export-product";
 import type { RunMessage } from "./messages";
@@ -23,13 +28,13 @@ export async function consumeRunMessages(batch: MessageBatch<RunMessage>, env: E
     } catch (error) {
       // Everything a message does is idempotent, so redelivering the whole message is safe.
       console.error(JSON.stringify({ level: "error", message: "run message failed; redelivering", kind: message.body.kind, run_id: message.body.run_id, error: String(error) }));
-      message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });
+      message.retry({ delaySeconds: backoffDelay(message.attempts, RUN_MESSAGE_RETRY_BACKOFF_SECONDS) });
     }
   }
 }
 
 async function handle(body: RunMessage, env: Env): Promise<void> {
-  const db = drizzle(env.AUDIT_DB, { schema: auditSchema });
+  const db = auditDb(env.AUDIT_DB);
   let finished: boolean;
   if (body.kind === "plan") {
     finished = await planPage(db, env.EXPORT_QUEUE, body, now());
@@ -55,7 +60,7 @@ async function runProduct(env: Env, db: AuditDb, body: ProductsMessage, product_
   const progress = { rows_exported: firstPage?.rows_exported ?? 0 };
   try {
     if (body.run_kind === "export") {
-      const result = firstPage?.finished ? { finished: true } : await exportProduct(db, ledger, product_id, budget, progress);
+      const result = firstPage?.finished ? { finished: true } : await exportProduct(db, ledger, budget, progress);
       if (!result.finished) {
         await addRowsExported(db, body.run_id, product_id, progress.rows_exported);
         // Counted now: if queueing the rest fails, the catch below must not count them again.
@@ -65,7 +70,7 @@ async function runProduct(env: Env, db: AuditDb, body: ProductsMessage, product_
       }
       done.push({ product_id, status: "done", rows_exported: progress.rows_exported });
     } else {
-      const report = await ledger.reconcile(product_id);
+      const { report } = await ledger.reconcile();
       const found = await reconcileProduct(db, report, product_id);
       done.push({
         product_id,
@@ -86,7 +91,7 @@ async function runProduct(env: Env, db: AuditDb, body: ProductsMessage, product_
       return;
     }
     await recordOutcome(db, body.run_id, product_id, { status: "retry", error: detail, attempts });
-    await env.EXPORT_QUEUE.send({ ...body, product_ids: [product_id], attempt: attempts }, { delaySeconds: 2 ** attempts });
+    await env.EXPORT_QUEUE.send({ ...body, product_ids: [product_id], attempt: attempts }, { delaySeconds: backoffDelay(attempts - 1, RUN_PRODUCT_RETRY_BACKOFF_SECONDS) });
   }
 }
 

@@ -6,17 +6,9 @@
 // one batch (one D1 transaction). The product object hands over its rows already encoded as
 // those arrays (exportPage), so no row is decoded and re-encoded in JavaScript on the way.
 
-import type { DrizzleD1Database } from "drizzle-orm/d1";
-import { EXPORT_COLUMNS } from "../durable/export-store";
-import type { auditSchema } from "./audit-tables";
-
-export type AuditDb = DrizzleD1Database<typeof auditSchema> & { $client: D1Database };
-
-/**
- * JSON characters per statement. A character is at most 3 bytes of UTF-8, so a chunk stays
- * under D1's 2 MB per bound string whatever the text.
- */
-export const JSON_CHUNK_CHARS_MAX = 600_000;
+import type { AuditDb } from "../d1/db";
+import { EXPORT_COLUMNS } from "../ledger/stored-row";
+import { EXPORT_JSON_CHUNK_CHARS_MAX } from "../limits";
 
 // `value ->> i` is the i-th element of one row's array, as SQL text, integer or NULL.
 // "WHERE true" lets SQLite tell the upsert's ON CONFLICT from a join's ON.
@@ -29,13 +21,13 @@ export async function writeLedgerRows(db: AuditDb, encodedRows: readonly string[
   await d1.batch(jsonChunks(encodedRows).map((json) => d1.prepare(INSERT_FROM_JSON).bind(json)));
 }
 
-/** Joins row arrays into JSON arrays of at most JSON_CHUNK_CHARS_MAX characters (one row may exceed it alone). */
+/** Joins row arrays into JSON arrays of at most EXPORT_JSON_CHUNK_CHARS_MAX characters (one row may exceed it alone). */
 export function jsonChunks(encodedRows: readonly string[]): string[] {
   const chunks: string[] = [];
   let current: string[] = [];
   let length = 2;
   for (const encoded of encodedRows) {
-    if (current.length > 0 && length + encoded.length + 1 > JSON_CHUNK_CHARS_MAX) {
+    if (current.length > 0 && length + encoded.length + 1 > EXPORT_JSON_CHUNK_CHARS_MAX) {
       chunks.push(`[${current.join(",")}]`);
       current = [];
       length = 2;

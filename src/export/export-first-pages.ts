@@ -7,10 +7,11 @@
 // batch), is left out of the answer and exported alone by exportProduct, which isolates the
 // failure. Rows already in D1 are skipped there by ON CONFLICT.
 
-import { EXPORT_PAGE_ROWS, PRODUCT_FANOUT_MAX } from "../ledger/constants";
-import type { ExportPage } from "../durable/product-ledger-rpc";
+import type { AuditDb } from "../d1/db";
+import type { ExportPageResult } from "../durable/product-ledger/rpc";
 import { settleBounded } from "../lib/map-bounded";
-import { writeLedgerRows, type AuditDb } from "./d1-writer";
+import { EXPORT_PAGE_ROWS, PRODUCT_FANOUT_MAX } from "../limits";
+import { writeLedgerRows } from "./d1-writer";
 import type { ExportSource } from "./export-product";
 
 export interface FirstPageOutcome {
@@ -22,7 +23,7 @@ export interface FirstPageOutcome {
 
 interface ReadPage {
   product_id: string;
-  page: ExportPage;
+  page: ExportPageResult;
   limit: number;
 }
 
@@ -40,7 +41,7 @@ export async function exportFirstPages(db: AuditDb, sourceOf: (product_id: strin
     budget.rows_left -= limit;
     let rows = 0;
     try {
-      const page = await sourceOf(product_id).exportPage(product_id, limit);
+      const page = await sourceOf(product_id).exportPage(limit);
       rows = page.rows.length;
       return { product_id, page, limit };
     } finally {
@@ -70,7 +71,7 @@ export async function exportFirstPages(db: AuditDb, sourceOf: (product_id: strin
   const confirmed = await settleBounded(withRows, PRODUCT_FANOUT_MAX, async ({ product_id, page }) => sourceOf(product_id).confirmExported(page.last_seq));
   confirmed.forEach((result, index) => {
     const { product_id, page, limit } = withRows[index]!;
-    if (result.status === "fulfilled") outcomes.set(product_id, { rows_exported: result.value, finished: page.rows.length < limit });
+    if (result.status === "fulfilled") outcomes.set(product_id, { rows_exported: result.value.rows_confirmed, finished: page.rows.length < limit });
     else warn("could not confirm its first page", product_id, result.reason);
   });
   return outcomes;

@@ -3,14 +3,14 @@
 // chain recomputed from D1's own rows, which must end at the object's hash at the watermark.
 
 import { and, asc, eq, gt, lte, sql } from "drizzle-orm";
-import type { ReconcileReport } from "../durable/product-ledger-rpc";
-import { RECONCILE_CHUNK_ROWS, RECONCILE_PAGE_ROWS, RECONCILE_RECOMPUTE_ROWS_MAX } from "../ledger/constants";
+import type { AuditDb } from "../d1/db";
+import { fromD1Row, storedRowColumns } from "../d1/rows";
+import { ledgerTransactions } from "../d1/tables";
+import type { ReconcileReport } from "../durable/product-ledger/rpc";
 import { checkChainPage, GENESIS_HASH } from "../ledger/hash-chain";
 import { firstDivergence, type ChunkSummary, type Divergence } from "../ledger/reconcile";
 import { ON_HAND_TYPES } from "../ledger/types";
-import { fromD1Row } from "./audit-queries";
-import { ledgerTransactions } from "./audit-tables";
-import type { AuditDb } from "./d1-writer";
+import { RECONCILE_CHUNK_ROWS, RECONCILE_PAGE_ROWS, RECONCILE_RECOMPUTE_ROWS_MAX } from "../limits";
 
 export interface ProductReconciliation {
   repaired: ReconcileReport["repaired"];
@@ -63,13 +63,13 @@ async function chainDivergence(db: AuditDb, report: ReconcileReport, product_id:
   let after_hash = start === 0 ? GENESIS_HASH : ((await db.select({ hash: t.hash }).from(t).where(and(eq(t.productId, product_id), eq(t.seq, start))).get())?.hash ?? "");
   while (after_seq < report.watermark_seq) {
     const rows = await db
-      .select()
+      .select(storedRowColumns)
       .from(t)
       .where(and(eq(t.productId, product_id), gt(t.seq, after_seq), lte(t.seq, report.watermark_seq)))
       .orderBy(asc(t.seq))
       .limit(RECONCILE_PAGE_ROWS)
       .all();
-    const check = checkChainPage(after_seq, after_hash, rows.map(fromD1Row));
+    const check = checkChainPage(after_seq, after_hash, rows.map((row) => fromD1Row(product_id, row)));
     if (check.first_bad_seq !== null) return { from_seq: check.first_bad_seq, to_seq: check.first_bad_seq, detail: "D1's row does not match its hash chain here" };
     if (rows.length === 0) break;
     after_seq = check.last_seq;

@@ -3,15 +3,21 @@
 // messages and concurrent consumers cannot count anything twice or finish a run twice.
 
 import { and, asc, count, desc, eq, gt, inArray, sql, sum } from "drizzle-orm";
-import { RECONCILE_PRODUCTS_PER_MESSAGE, RUN_PLAN_PAGE_PRODUCTS, RUN_PRODUCTS_PER_MESSAGE, RUNS_LIST_LIMIT_MAX } from "../ledger/constants";
-import { products, runProducts, runs } from "./audit-tables";
-import type { AuditDb } from "./d1-writer";
+import type { AuditDb } from "../d1/db";
+import { products, runProducts, runs } from "../d1/tables";
+import {
+  QUEUE_SEND_BATCH_MESSAGES_MAX,
+  RECONCILE_PRODUCTS_PER_MESSAGE,
+  RUN_ERRORS_LISTED_MAX,
+  RUN_FINDINGS_LISTED_MAX,
+  RUN_PLAN_PAGE_PRODUCTS,
+  RUN_PRODUCT_ROWS_PER_INSERT,
+  RUN_PRODUCTS_PER_MESSAGE,
+  RUNS_LIST_LIMIT_MAX,
+} from "../limits";
 import type { RunKind, RunMessage } from "./messages";
 
 export type RunTrigger = "cron" | "admin" | "export";
-
-/** run_products binds 5 parameters per row: 20 rows per INSERT stays within D1's 100. */
-const RUN_PRODUCT_ROWS_PER_INSERT = 20;
 
 export async function startRun(db: AuditDb, queue: Queue<RunMessage>, run_kind: RunKind, trigger: RunTrigger, now: string): Promise<string> {
   const run_id = `${run_kind === "export" ? "exp" : "rec"}-${crypto.randomUUID()}`;
@@ -51,8 +57,7 @@ export async function planPage(db: AuditDb, queue: Queue<RunMessage>, message: E
   for (let start = 0; start < product_ids.length; start += per_message) {
     batches.push({ body: { kind: "products", run_kind: message.run_kind, run_id: message.run_id, product_ids: product_ids.slice(start, start + per_message), attempt: 0 } });
   }
-  // sendBatch takes at most 100 messages.
-  for (let start = 0; start < batches.length; start += 100) await queue.sendBatch(batches.slice(start, start + 100));
+  for (let start = 0; start < batches.length; start += QUEUE_SEND_BATCH_MESSAGES_MAX) await queue.sendBatch(batches.slice(start, start + QUEUE_SEND_BATCH_MESSAGES_MAX));
 
   if (product_ids.length === RUN_PLAN_PAGE_PRODUCTS) {
     await queue.send({ kind: "plan", run_kind: message.run_kind, run_id: message.run_id, after: product_ids[product_ids.length - 1]! });
@@ -102,6 +107,21 @@ export async function recordOutcome(db: AuditDb, run_id: string, product_id: str
     .set({ status: outcome.status === "failed" ? "failed" : "queued", attempts: outcome.attempts, error: outcome.error })
     .where(where)
     .run();
+}
+
+/** Records the products of a dead-lettered message that no delivery finished as failed (done ones stay done). */
+export async function failQueuedProducts(db: AuditDb, run_id: string, product_ids: readonly string[], error: string): Promise<void> {
+  if (product_ids.length === 0) return;
+  await db
+    .update(runProducts)
+    .set({ status: "failed", error })
+    .where(and(eq(runProducts.runId, run_id), inArray(runProducts.productId, [...product_ids]), eq(runProducts.status, "queued")))
+    .run();
+}
+
+/** Fails a run whose planning cannot go on (a dead-lettered planning step). */
+export async function failRun(db: AuditDb, run_id: string, now: string): Promise<void> {
+  await db.update(runs).set({ status: "failed", finishedAt: now }).where(and(eq(runs.runId, run_id), eq(runs.status, "running"))).run();
 }
 
 /** Adds rows exported so far by a message that hands the rest of a product to a follow-up. */
@@ -158,7 +178,7 @@ export async function readRun(db: AuditDb, run_id: string): Promise<RunSummary |
     .from(runProducts)
     .where(and(eq(runProducts.runId, run_id), eq(runProducts.status, "failed")))
     .orderBy(asc(runProducts.productId))
-    .limit(100)
+    .limit(RUN_ERRORS_LISTED_MAX)
     .all();
   return {
     run_id: run.runId,
@@ -193,7 +213,7 @@ export async function readFindings(db: AuditDb, run_id: string) {
     .from(runProducts)
     .where(and(eq(runProducts.runId, run_id), inArray(runProducts.status, ["done", "failed"]), sql`(${runProducts.cacheAfter} IS NOT NULL OR ${runProducts.divergence} IS NOT NULL)`))
     .orderBy(asc(runProducts.productId))
-    .limit(1_000)
+    .limit(RUN_FINDINGS_LISTED_MAX)
     .all();
   return {
     caches_repaired: rows.filter((row) => row.cache_after !== null).map((row) => ({ product_id: row.product_id, before: JSON.parse(row.cache_before!) as unknown, after: JSON.parse(row.cache_after!) as unknown })),

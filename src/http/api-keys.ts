@@ -3,7 +3,9 @@
 //   [{ "principal": "storefront-eu", "role": "write", "token_sha256": "<64 hex chars>" }]
 
 import { z } from "zod";
+import { constantTimeEqual, hexToBytes } from "../lib/bytes";
 import { sha256 } from "../lib/sha256";
+import { PRINCIPAL_LENGTH_MAX } from "../limits";
 
 export const ROLES = ["read", "write", "admin"] as const;
 export type Role = (typeof ROLES)[number];
@@ -17,7 +19,7 @@ export function roleAllows(granted: Role, required: Role): boolean {
 const apiKeysSchema = z.array(
   z.strictObject({
     // Becomes created_by on every row the key writes: valid Unicode, like all stored text.
-    principal: z.string().min(1).max(128).refine((text) => text.isWellFormed(), { message: "must be valid Unicode" }),
+    principal: z.string().min(1).max(PRINCIPAL_LENGTH_MAX).refine((text) => text.isWellFormed(), { message: "must be valid Unicode" }),
     role: z.enum(ROLES),
     token_sha256: z.string().regex(/^[0-9a-f]{64}$/i),
   }),
@@ -43,7 +45,7 @@ export function apiKeysFrom(raw: unknown): ApiKey[] {
   try {
     const parsed = apiKeysSchema.safeParse(JSON.parse(raw));
     if (parsed.success) {
-      keys = parsed.data.map((key) => ({ principal: key.principal, role: key.role, token_sha256: hexToBytes(key.token_sha256) }));
+      keys = parsed.data.map((key) => ({ principal: key.principal, role: key.role, token_sha256: hexToBytes(key.token_sha256.toLowerCase()) }));
     } else {
       console.error(JSON.stringify({ level: "error", message: "API_KEYS is malformed; every request will be refused", issues: parsed.error.issues.length }));
     }
@@ -54,14 +56,6 @@ export function apiKeysFrom(raw: unknown): ApiKey[] {
   return keys;
 }
 
-/** Compares two byte strings in time that depends only on their length. */
-export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let difference = 0;
-  for (let i = 0; i < a.length; i++) difference |= a[i]! ^ b[i]!;
-  return difference === 0;
-}
-
 /** Finds the key whose hash matches, looking at every key so the time does not reveal which. */
 export function findApiKey(keys: readonly ApiKey[], token: string): ApiKey | undefined {
   const digest = sha256(token);
@@ -70,10 +64,4 @@ export function findApiKey(keys: readonly ApiKey[], token: string): ApiKey | und
     if (constantTimeEqual(digest, key.token_sha256) && match === undefined) match = key;
   }
   return match;
-}
-
-function hexToBytes(hex: string): Uint8Array {
-  const bytes = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return bytes;
 }

@@ -1,7 +1,6 @@
-// The one place an error becomes a response: for the Hono app's onError and for the write fast
-// path (write-fast-path.ts), so both answer a failure the same way.
+// The one place an error becomes a response: the Hono app's onError.
 import { HTTPException } from "hono/http-exception";
-import { WEBHOOK_PROCESSING_LEASE_MS } from "../ledger/constants";
+import { WEBHOOK_PROCESSING_LEASE_MS } from "../limits";
 import { ProblemError, problemResponse, type ProblemCode } from "./problem";
 
 /** Headers that a problem code always carries: a 401's challenge, when to come back after a 503. */

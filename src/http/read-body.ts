@@ -1,5 +1,5 @@
 // Reading a request body within a size limit, for the write fast path and the body-limit guard.
-import { OVERSIZED_BODY_DRAIN_BYTES_MAX } from "../ledger/constants";
+import { OVERSIZED_BODY_DRAIN_BYTES_MAX } from "../limits";
 import { invalidRequest, type ProblemError } from "./problem";
 
 /**

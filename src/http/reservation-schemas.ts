@@ -7,7 +7,7 @@ import {
   RESERVATION_TTL_SECONDS_MAX,
   RESERVATION_TTL_SECONDS_MIN,
   REASON_LENGTH_MAX,
-} from "../ledger/constants";
+} from "../limits";
 import { duplicateLineIndexes } from "../ledger/reservations";
 import { AdjustBody, LocationId, MovementBody, Problem, ProductId, Quantity, Stock, storedText, Transaction } from "./schemas";
 

@@ -1,23 +1,18 @@
 // The zod schemas that validate requests AND generate /openapi.json: one source for both.
 import { z } from "@hono/zod-openapi";
+import { ID_PATTERN, ID_RULE, IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_KEY_RULE } from "../ledger/ids";
+import { DEFAULT_LOCATION_ID, TRANSACTION_TYPES } from "../ledger/types";
 import {
   ACTOR_LENGTH_MAX,
-  DEFAULT_LOCATION_ID,
-  ID_LENGTH_MAX,
-  ID_PATTERN,
-  IDEMPOTENCY_KEY_LENGTH_MAX,
-  IDEMPOTENCY_KEY_PATTERN,
   METADATA_BYTES_MAX,
+  QUERY_INTEGER_DIGITS_MAX,
   QUANTITY_MAX,
   QUANTITY_MIN,
   REASON_LENGTH_MAX,
   TOTAL_MAX,
   TRANSACTIONS_PAGE_LIMIT_DEFAULT,
   TRANSACTIONS_PAGE_LIMIT_MAX,
-} from "../ledger/constants";
-import { TRANSACTION_TYPES } from "../ledger/types";
-
-const ID_RULE = `1 to ${ID_LENGTH_MAX} characters of A-Z a-z 0-9 . _ : @ ~ -, the first alphanumeric`;
+} from "../limits";
 
 export const ProductId = z.string().regex(ID_PATTERN, ID_RULE).openapi({ example: "sku-1" });
 /** UTF-8 size of a value as JSON; absurdly deep nesting (which overflows the stack) counts as too big. */
@@ -94,12 +89,12 @@ export const AdjustBody = z.strictObject({
 export const TransactionBody = z.discriminatedUnion("type", [MovementBody, AdjustBody]).openapi("TransactionRequest");
 export type TransactionBody = z.infer<typeof TransactionBody>;
 
-export const IdempotencyKeyHeader = z.object({
-  "idempotency-key": z.string().regex(IDEMPOTENCY_KEY_PATTERN, `1 to ${IDEMPOTENCY_KEY_LENGTH_MAX} printable ASCII characters`),
-});
+const IdempotencyKey = z.string().regex(IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_KEY_RULE);
+
+export const IdempotencyKeyHeader = z.object({ "idempotency-key": IdempotencyKey });
 
 export const WriteHeaders = z.object({
-  "idempotency-key": z.string().regex(IDEMPOTENCY_KEY_PATTERN, `1 to ${IDEMPOTENCY_KEY_LENGTH_MAX} printable ASCII characters`),
+  "idempotency-key": IdempotencyKey,
   "if-match": z.string().optional().openapi({ example: '"17"' }),
 });
 
@@ -162,7 +157,7 @@ export const TransactionPage = z
 function queryInteger(min: number, max: number) {
   return z
     .string()
-    .regex(/^[0-9]{1,16}$/, `must be a whole number from ${min} to ${max}, in decimal digits`)
+    .regex(new RegExp(`^[0-9]{1,${QUERY_INTEGER_DIGITS_MAX}}$`), `must be a whole number from ${min} to ${max}, in decimal digits`)
     .transform(Number)
     .pipe(z.number().min(min).max(max));
 }

@@ -3,9 +3,10 @@
 // lease it renews while it runs, with the end recorded only if it still holds the claim. In the
 // http layer because its outcomes are HTTP problems; the log and the application are webhooks/.
 
-import { WEBHOOK_LEASE_RENEW_MS } from "../ledger/constants";
-import type { AuditDb } from "../export/d1-writer";
-import { applyOperations } from "../webhooks/apply";
+import type { AuditDb } from "../d1/db";
+import { retried } from "../lib/retry";
+import { WEBHOOK_FINISH_RETRY_BACKOFF_MS, WEBHOOK_FINISH_TRIES, WEBHOOK_LEASE_RENEW_MS, WEBHOOK_TYPE_LOGGED_LENGTH_MAX } from "../limits";
+import { applyFacts } from "../webhooks/apply";
 import { claimOrWait, done, FINAL, finishDelivery, readDelivery, renewLease, type DeliveryStatus, type HeldDelivery } from "../webhooks/deliveries";
 import { EVENT_SCHEMAS, isKnownEventType, operationsFor } from "../webhooks/events";
 import { invalidRequest, ProblemError } from "./problem";
@@ -15,11 +16,8 @@ export interface DeliveryAnswer {
   results: Record<string, unknown>[];
 }
 
-/** Tries to record a run's end this many times before giving up on the log (the answer stands). */
-const FINISH_TRIES = 3;
-
 export async function deliver(env: Env, db: AuditDb, source_id: string, webhook_id: string, type: unknown, event: unknown): Promise<DeliveryAnswer> {
-  const claim = await claimOrWait(db, source_id, webhook_id, typeof type === "string" ? type.slice(0, 100) : "(none)");
+  const claim = await claimOrWait(db, source_id, webhook_id, typeof type === "string" ? type.slice(0, WEBHOOK_TYPE_LOGGED_LENGTH_MAX) : "(none)");
   if (claim.kind === "done") return { status: "duplicate", results: resultsOf(claim.result) };
   if (claim.kind === "in_progress") throw inProgress();
   const held = { source_id, webhook_id, attempt: claim.attempt };
@@ -49,7 +47,7 @@ async function applyClaimed(env: Env, db: AuditDb, held: HeldDelivery, type: unk
     return await ended(db, held, "rejected", problem.problem, problem);
   }
 
-  const outcome = await applyOperations(env, held.source_id, operationsFor(type, parsed.data));
+  const outcome = await applyFacts(env, held.source_id, operationsFor(type, parsed.data));
   if (!outcome.ok) {
     const problem = new ProblemError("internal_error", "Part of this event could not be applied yet; retry the delivery (what did apply will not be applied twice).", { results: outcome.results });
     return await ended(db, held, "failed", outcome.results, problem);
@@ -73,16 +71,10 @@ async function applyClaimed(env: Env, db: AuditDb, held: HeldDelivery, type: unk
  */
 async function ended(db: AuditDb, held: HeldDelivery, status: DeliveryStatus, result: unknown, answer: DeliveryAnswer | ProblemError): Promise<DeliveryAnswer> {
   let recorded: boolean | undefined;
-  for (let tries = 1; recorded === undefined; tries++) {
-    try {
-      recorded = await finishDelivery(db, held, status, result);
-    } catch (error) {
-      if (tries === FINISH_TRIES) {
-        console.error(JSON.stringify({ level: "error", message: "recording a webhook delivery's end failed; the answer stands", source_id: held.source_id, webhook_id: held.webhook_id, status, error: String(error) }));
-        break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100 * 3 ** (tries - 1)));
-    }
+  try {
+    recorded = await retried(WEBHOOK_FINISH_TRIES, WEBHOOK_FINISH_RETRY_BACKOFF_MS, () => finishDelivery(db, held, status, result));
+  } catch (error) {
+    console.error(JSON.stringify({ level: "error", message: "recording a webhook delivery's end failed; the answer stands", source_id: held.source_id, webhook_id: held.webhook_id, status, error: String(error) }));
   }
   if (recorded === false) {
     const row = await readDelivery(db, held.source_id, held.webhook_id);

@@ -2,10 +2,11 @@
 // Pure: time and ids come in on the context, state comes in from the cache. The Durable Object
 // calls this inside one transactionSync and persists exactly what it returns.
 
-import { LOCATIONS_PER_PRODUCT_MAX, TOTAL_MAX } from "./constants";
+import { LOCATIONS_PER_PRODUCT_MAX, TOTAL_MAX } from "../limits";
 import { availableOf, deltaOf, evolve, ZERO_LEVEL } from "./evolve";
 import type { LedgerFailure } from "./failures";
-import type { LedgerEntry, LocationLevel, WriteCommand } from "./types";
+import { toStock } from "./stock";
+import type { LedgerEntry, LocationLevel, Stock, WriteCommand } from "./types";
 
 /** What decide needs to know about the product before the write. */
 export interface ProductState {
@@ -63,7 +64,7 @@ export function decide(command: WriteCommand, state: ProductState, context: Deci
       return refuse({ code: "limit_exceeded", detail: `A product may be stocked in at most ${LOCATIONS_PER_PRODUCT_MAX} locations.` });
     }
     const held = request.reservation_id === null ? (state.reservation_held?.get(request.location_id) ?? 0) : 0;
-    const refusal = checkRule(command.is_fact, request.type, request.quantity, before, held);
+    const refusal = checkRule(command.is_fact, request.type, request.quantity, before, held, () => stockOf(state));
     if (refusal) return refuse(refusal);
 
     const delta = deltaOf(request.type, request.quantity, before);
@@ -81,7 +82,7 @@ export function decide(command: WriteCommand, state: ProductState, context: Deci
     if (id === undefined) throw new Error("decide: one new id per request is required");
     rows.push({
       id,
-      product_id: command.product_id,
+      product_id: state.product_id,
       seq: state.version + index + 1,
       type: request.type,
       quantity: request.quantity,
@@ -103,7 +104,7 @@ export function decide(command: WriteCommand, state: ProductState, context: Deci
     rows,
     levels: touched.map((location_id) => levels.get(location_id)!),
     next: {
-      product_id: command.product_id,
+      product_id: state.product_id,
       version: state.version + rows.length,
       on_hand,
       reserved,
@@ -115,24 +116,36 @@ export function decide(command: WriteCommand, state: ProductState, context: Deci
 }
 
 /** The rule each type must satisfy against its location's level before it. */
-function checkRule(isFact: boolean, type: LedgerEntry["type"], quantity: number, level: LocationLevel, heldByReservations: number): LedgerFailure | null {
+function checkRule(
+  isFact: boolean,
+  type: LedgerEntry["type"],
+  quantity: number,
+  level: LocationLevel,
+  heldByReservations: number,
+  stock: () => Stock,
+): LedgerFailure | null {
   const available = availableOf(level);
   switch (type) {
     case "REMOVE":
       // A sale reported by a source already happened: record it, even into oversold.
       if (isFact || available >= quantity) return null;
-      return { code: "insufficient_stock", location_id: level.location_id, requested: quantity, available };
+      return { code: "insufficient_stock", location_id: level.location_id, requested: quantity, available, stock: stock() };
     case "RESERVE":
       if (available >= quantity) return null;
-      return { code: "insufficient_stock", location_id: level.location_id, requested: quantity, available };
+      return { code: "insufficient_stock", location_id: level.location_id, requested: quantity, available, stock: stock() };
     case "RELEASE":
       if (level.reserved - heldByReservations >= quantity) return null;
-      return { code: "insufficient_reserved", location_id: level.location_id, requested: quantity, reserved: level.reserved - heldByReservations };
+      return { code: "insufficient_reserved", location_id: level.location_id, requested: quantity, reserved: level.reserved - heldByReservations, stock: stock() };
     case "ADD":
     case "RETURN":
     case "ADJUST":
       return null;
   }
+}
+
+/** The stock as it was before the refused write: what a shortage answers with. */
+function stockOf(state: ProductState): Stock {
+  return toStock({ ...state, updated_at: state.last_created_at });
 }
 
 function exceedsTotals(level: { on_hand: number; reserved: number }): boolean {

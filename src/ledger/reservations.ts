@@ -10,12 +10,8 @@
 //      └──a line short, or a crash before every hold──▶ aborting ──all products──▶ failed
 //                                                       (a retry may start over)
 
-import {
-  RESERVATION_SHARDS,
-  RESERVATION_PENDING_TIMEOUT_MS,
-  RESERVATION_RETRY_DELAY_MS_MAX,
-  RESERVATION_RETRY_DELAY_MS_MIN,
-} from "./constants";
+import { backoffDelay } from "../lib/retry";
+import { RESERVATION_PENDING_TIMEOUT_MS, RESERVATION_RETRY_BACKOFF_MS, RESERVATION_SHARDS } from "../limits";
 
 export type ReservationPhase =
   | "pending"
@@ -52,6 +48,62 @@ export interface ReservationRecord {
   attempt: number;
   /** Consecutive failed tries of the current unfinished step, for the retry backoff. */
   retries: number;
+  /** Who asked for the commit or release (or the system, for expiry and aborts), stamped on those rows as created_by. */
+  closed_by: string | null;
+  /** The key stamped on those rows. */
+  closed_key: string | null;
+}
+
+/** What clients see of a reservation (the body of every reservation response). */
+export interface ReservationView {
+  id: string;
+  status: ReservationStatus;
+  reason: string;
+  expires_at: string;
+  created_by: string;
+  created_at: string;
+  lines: ReservationLine[];
+}
+
+/** The view of a reservation whose outcome is decided (publicStatus is not null). */
+export function viewOf(record: ReservationRecord): ReservationView {
+  const status = publicStatus(record.phase);
+  if (status === null) throw new Error(`reservation ${record.id} in phase ${record.phase} has no public view`);
+  return {
+    id: record.id,
+    status,
+    reason: record.reason,
+    expires_at: record.expires_at,
+    created_by: record.created_by,
+    created_at: record.created_at,
+    lines: record.lines,
+  };
+}
+
+/** The record moved to a phase whose product-side work is done by `closed_by` under `closed_key`. */
+export function transitioned(record: ReservationRecord, phase: ReservationPhase, closed_by: string, closed_key: string): ReservationRecord {
+  return { ...record, phase, closed_by, closed_key, retries: 0 };
+}
+
+/** Where each unfinished phase ends once every product has done its part (undefined: nothing to finish). */
+export function finalPhaseOf(phase: ReservationPhase): ReservationPhase | undefined {
+  switch (phase) {
+    case "pending":
+    case "aborting":
+      return "failed";
+    case "committing":
+      return "committed";
+    case "releasing":
+      return "released";
+    case "expiring":
+      return "expired";
+    case "held":
+    case "failed":
+    case "committed":
+    case "released":
+    case "expired":
+      return undefined;
+  }
 }
 
 /** What clients see: the decided outcome. Unfinished creations and failed ones are not visible. */
@@ -73,11 +125,6 @@ export function publicStatus(phase: ReservationPhase): ReservationStatus | null 
     case "failed":
       return null;
   }
-}
-
-/** Phases whose product-side work is not finished yet. */
-export function isUnfinished(phase: ReservationPhase): boolean {
-  return phase === "pending" || phase === "aborting" || phase === "committing" || phase === "releasing" || phase === "expiring";
 }
 
 export function isExpired(record: Pick<ReservationRecord, "expires_at">, now: string): boolean {
@@ -108,7 +155,7 @@ export function nextAlarmAt(record: ReservationRecord, now_ms: number): number |
 }
 
 export function retryDelayMs(retries: number): number {
-  return Math.min(RESERVATION_RETRY_DELAY_MS_MAX, RESERVATION_RETRY_DELAY_MS_MIN * 2 ** Math.min(retries, 20));
+  return backoffDelay(retries, RESERVATION_RETRY_BACKOFF_MS);
 }
 
 /**

@@ -4,6 +4,9 @@
 export const TRANSACTION_TYPES = ["ADD", "REMOVE", "RETURN", "RESERVE", "RELEASE", "ADJUST"] as const;
 export type TransactionType = (typeof TRANSACTION_TYPES)[number];
 
+/** Where a request names no location. */
+export const DEFAULT_LOCATION_ID = "default";
+
 /** Types whose delta moves `on_hand`; the others (RESERVE, RELEASE) move `reserved`. */
 export const ON_HAND_TYPES: readonly TransactionType[] = ["ADD", "REMOVE", "RETURN", "ADJUST"];
 
@@ -23,9 +26,8 @@ export interface TransactionRequest {
   reservation_id: string | null;
 }
 
-/** A write as the Durable Object receives it: who, under which key, and what. */
+/** A write as the product's Durable Object receives it: who, under which key, and what. */
 export interface WriteCommand {
-  product_id: string;
   idempotency_key: string;
   /** The authenticated principal; becomes `created_by`. */
   principal: string;

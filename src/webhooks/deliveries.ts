@@ -1,8 +1,8 @@
 // The delivery log in D1: claim a delivery before applying it, record how it ended, list it.
 import { and, desc, eq, lt, sql, type SQL } from "drizzle-orm";
-import type { AuditDb } from "../export/d1-writer";
-import { webhookDeliveries } from "../export/audit-tables";
-import { WEBHOOK_IN_PROGRESS_POLL_MAX_MS, WEBHOOK_IN_PROGRESS_POLL_MS, WEBHOOK_IN_PROGRESS_WAIT_MS, WEBHOOK_PROCESSING_LEASE_MS } from "../ledger/constants";
+import type { AuditDb } from "../d1/db";
+import { webhookDeliveries } from "../d1/tables";
+import { WEBHOOK_IN_PROGRESS_POLL_MAX_MS, WEBHOOK_IN_PROGRESS_POLL_MS, WEBHOOK_IN_PROGRESS_WAIT_MS, WEBHOOK_PROCESSING_LEASE_MS } from "../limits";
 
 export type DeliveryStatus = "processing" | "applied" | "ignored" | "rejected" | "failed";
 

@@ -1,11 +1,14 @@
-// Event types and how each becomes ledger operations, keyed by stable business ids (never by
-// the delivery), so an event re-sent under a new webhook-id writes nothing twice. Pure.
+// Event types and how each becomes facts for the ledger (src/ledger/facts.ts), keyed by stable
+// business ids (never by the delivery), so an event re-sent under a new webhook-id writes
+// nothing twice. Pure.
 
 import { z } from "zod";
-import { BUSINESS_ID_PATTERN, DEFAULT_LOCATION_ID, ID_PATTERN, QUANTITY_MAX, QUANTITY_MIN, TOTAL_MAX, WEBHOOK_LINES_MAX } from "../ledger/constants";
-import type { TransactionRequest } from "../ledger/types";
+import type { FactOp } from "../ledger/facts";
+import { BUSINESS_ID_PATTERN, BUSINESS_ID_RULE, ID_PATTERN } from "../ledger/ids";
+import { DEFAULT_LOCATION_ID, type TransactionRequest } from "../ledger/types";
+import { QUANTITY_MAX, QUANTITY_MIN, TOTAL_MAX, WEBHOOK_LINES_MAX } from "../limits";
 
-const BusinessId = z.string().regex(BUSINESS_ID_PATTERN, "1 to 128 characters of A-Z a-z 0-9 . _ @ ~ -, the first alphanumeric (no ':')");
+const BusinessId = z.string().regex(BUSINESS_ID_PATTERN, BUSINESS_ID_RULE);
 const ProductId = z.string().regex(ID_PATTERN, "a product id");
 const LocationId = z.string().regex(ID_PATTERN, "a location id").optional();
 const Quantity = z.number().int().min(QUANTITY_MIN).max(QUANTITY_MAX);
@@ -31,22 +34,13 @@ export function isKnownEventType(type: unknown): type is EventType {
   return typeof type === "string" && Object.hasOwn(EVENT_SCHEMAS, type);
 }
 
-/** One thing to do on one product's object for an event. */
-export type WebhookOp =
-  /** A fact to record once under `key` (ADD, ADJUST, RETURN). */
-  | { kind: "record"; product_id: string; key: string; request: TransactionRequest }
-  /** A sale to record once under `key`, unless the order line's cancellation (`cancel_key`) came first. */
-  | { kind: "place"; product_id: string; key: string; cancel_key: string; request: TransactionRequest }
-  /** Return what the placement (`place_key`) removed; if it has not arrived, remember the cancel. */
-  | { kind: "cancel"; product_id: string; key: string; place_key: string; reason: string };
-
 type EventData<T extends EventType> = z.infer<(typeof EVENT_SCHEMAS)[T]>;
 
 function request(type: TransactionRequest["type"], quantity: number, location_id: string | undefined, reason: string): TransactionRequest {
   return { type, quantity, location_id: location_id ?? DEFAULT_LOCATION_ID, reason, actor: null, metadata: null, reservation_id: null };
 }
 
-export function operationsFor<T extends EventType>(type: T, data: EventData<T>): WebhookOp[] {
+export function operationsFor<T extends EventType>(type: T, data: EventData<T>): FactOp[] {
   switch (type) {
     case "stock.received": {
       const d = data as EventData<"stock.received">;

@@ -3,11 +3,16 @@
 // Several secrets per source allow key rotation: a signature by any of them is accepted.
 
 import { z } from "zod";
+import { base64ToBytes } from "../lib/bytes";
+import { WEBHOOK_SECRETS_PER_SOURCE_MAX, WEBHOOK_SOURCE_ID_LENGTH_MAX } from "../limits";
+
+/** Source ids, in the secret and in the URL: A-Z a-z 0-9 . _ -, the first alphanumeric. */
+export const SOURCE_ID_PATTERN = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,${WEBHOOK_SOURCE_ID_LENGTH_MAX - 1}}$`);
 
 const sourcesSchema = z.array(
   z.strictObject({
-    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
-    secrets: z.array(z.string().regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/)).min(1).max(10),
+    id: z.string().regex(SOURCE_ID_PATTERN),
+    secrets: z.array(z.string().regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/)).min(1).max(WEBHOOK_SECRETS_PER_SOURCE_MAX),
   }),
 );
 
@@ -36,11 +41,4 @@ export function webhookSourcesFrom(raw: unknown): Map<string, WebhookSource> {
   }
   cached = { raw, sources };
   return sources;
-}
-
-export function base64ToBytes(base64: string): Uint8Array {
-  const binary = atob(base64);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
 }

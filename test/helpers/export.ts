@@ -1,7 +1,7 @@
 // Helpers for export tests: fill a ledger fast, run an export to its end, look into D1.
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { ProductLedger } from "../../src/durable/product-ledger";
+import type { ProductLedger } from "../../src/durable/product-ledger/object";
 import { call } from "./http";
 import { directCommand, ledgerStub } from "./ledger-object";
 import { waitFor } from "./wait";
@@ -9,7 +9,7 @@ import { waitFor } from "./wait";
 /** Appends `count` rows (ADD 1 each, reason r-<n>) straight through the object's RPC. */
 export async function fillLedger(product_id: string, count: number, reason = (n: number) => `r-${n}`): Promise<void> {
   const commands = Array.from({ length: count }, (_, n) =>
-    directCommand(product_id, [{ type: "ADD", quantity: 1, location_id: "default", reason: reason(n), actor: null, metadata: null, reservation_id: null }], `fill-${n}`),
+    directCommand([{ type: "ADD", quantity: 1, location_id: "default", reason: reason(n), actor: null, metadata: null, reservation_id: null }], `fill-${n}`),
   );
   for (let start = 0; start < commands.length; start += 250) {
     const results = await ledgerStub(product_id).writeEach(commands.slice(start, start + 250));

@@ -1,7 +1,7 @@
 // Looking inside a product's Durable Object: its SQLite rows, its fault seams, and closing it to requests for a while.
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { ProductLedger } from "../../src/durable/product-ledger";
+import type { ProductLedger } from "../../src/durable/product-ledger/object";
 import type { TransactionRequest, WriteCommand } from "../../src/ledger/types";
 
 export function ledgerStub(product_id: string) {
@@ -12,8 +12,8 @@ export function ledgerStub(product_id: string) {
  * A client write for the object's RPC, built without the HTTP layer: a fresh key under
  * `key_prefix`, principal test-writer. For tests of what the object stores, not of the API.
  */
-export function directCommand(product_id: string, requests: TransactionRequest[], key_prefix = "direct"): WriteCommand {
-  return { product_id, idempotency_key: `${key_prefix}-${crypto.randomUUID()}`, principal: "test-writer", expected_version: null, is_fact: false, requests };
+export function directCommand(requests: TransactionRequest[], key_prefix = "direct"): WriteCommand {
+  return { idempotency_key: `${key_prefix}-${crypto.randomUUID()}`, principal: "test-writer", expected_version: null, is_fact: false, requests };
 }
 
 export interface RawState {
@@ -39,7 +39,7 @@ export function rawState(product_id: string): Promise<RawState> {
 /** Makes the next writes of this product's object throw right after the ledger insert. */
 export function injectFailureAfterLedgerInsert(product_id: string, enabled: boolean): Promise<void> {
   return runInDurableObject<ProductLedger, void>(ledgerStub(product_id), (instance) => {
-    instance["faults"].afterLedgerInsert = enabled
+    instance.deps.faults.afterLedgerInsert = enabled
       ? () => {
           throw new Error("injected failure after the ledger insert");
         }

@@ -1,8 +1,8 @@
 // Helpers for reservation tests: create/commit/release over HTTP, and a look inside the object.
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { Reservation } from "../../src/durable/reservation";
-import { reservationObject } from "../../src/http/reservation-stub";
+import type { Reservation } from "../../src/durable/reservation/object";
+import { reservationObject } from "../../src/http/objects";
 import { call, freshKey } from "./http";
 
 export interface LineInput {

@@ -4,7 +4,7 @@
 import { createExecutionContext, createScheduledController, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { ProductLedger } from "../../src/durable/product-ledger";
+import type { ProductLedger } from "../../src/durable/product-ledger/object";
 import worker from "../../src/index";
 import { d1Rows, exportToEnd, fillLedger, readExport, startExport, waitRegistered, waitRunFinished, watermarkOf } from "../helpers/export";
 import { call, freshProductId, getStock, postTransaction } from "../helpers/http";
@@ -106,7 +106,7 @@ describe("the export", () => {
     // reservation service is not what is under test here).
     const reservation_id = `res-${crypto.randomUUID()}`;
     const reservationRequest = { location_id: "default", reason: "hold", actor: null, metadata: null, reservation_id } as const;
-    const command = directCommand(product, [{ type: "RESERVE", quantity: 3, ...reservationRequest }, { type: "RELEASE", quantity: 1, ...reservationRequest, metadata: { why: "line\n2 ✓" } }], "json");
+    const command = directCommand([{ type: "RESERVE", quantity: 3, ...reservationRequest }, { type: "RELEASE", quantity: 1, ...reservationRequest, metadata: { why: "line\n2 ✓" } }], "json");
     expect((await ledgerStub(product).write(command)).ok).toBe(true);
     await waitRegistered(product);
     const run = await exportToEnd();

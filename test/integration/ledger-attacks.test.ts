@@ -2,7 +2,7 @@
 // halfway through a write, and an object reset between requests.
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { ProductLedger } from "../../src/durable/product-ledger";
+import type { ProductLedger } from "../../src/durable/product-ledger/object";
 import { call, freshKey, freshProductId, getStock, postTransaction } from "../helpers/http";
 import { injectFailureAfterLedgerInsert, ledgerStub, rawState, sumsFromRows } from "../helpers/ledger-object";
 

@@ -59,7 +59,7 @@ function modelApply(model: Map<string, ModelLevel>, step: Step): boolean {
   return true;
 }
 
-function commandOf(product_id: string, step: Step, index: number): WriteCommand {
+function commandOf(step: Step, index: number): WriteCommand {
   const request: TransactionRequest = {
     type: step.kind,
     quantity: step.kind === "ADJUST" ? step.quantity - 1 : step.quantity,
@@ -69,7 +69,7 @@ function commandOf(product_id: string, step: Step, index: number): WriteCommand 
     metadata: null,
     reservation_id: null,
   };
-  return { product_id, idempotency_key: `k-${index}`, principal: "model", expected_version: null, is_fact: step.is_fact, requests: [request] };
+  return { idempotency_key: `k-${index}`, principal: "model", expected_version: null, is_fact: step.is_fact, requests: [request] };
 }
 
 describe("the product ledger against a reference model", () => {
@@ -86,14 +86,14 @@ describe("the product ledger against a reference model", () => {
         for (const [index, step] of steps.entries()) {
           if (step.replay_of !== null && accepted.length > 0) {
             const original = accepted[step.replay_of % accepted.length]!;
-            const before = await stub.stock(product_id);
-            const replay = await stub.write(commandOf(product_id, steps[original]!, original));
+            const before = await stub.stock();
+            const replay = await stub.write(commandOf(steps[original]!, original));
             expect(replay.ok && replay.replayed).toBe(true);
-            expect(await stub.stock(product_id)).toEqual(before);
+            expect(await stub.stock()).toEqual(before);
             continue;
           }
           const expectedOk = modelApply(model, step);
-          const result = await stub.write(commandOf(product_id, step, index));
+          const result = await stub.write(commandOf(step, index));
           expect(result.ok).toBe(expectedOk);
           if (result.ok) accepted.push(index);
           const level = model.get(step.location_id);
@@ -104,7 +104,7 @@ describe("the product ledger against a reference model", () => {
           }
         }
 
-        const stock = await stub.stock(product_id);
+        const { stock } = await stub.stock();
         const raw = await rawState(product_id);
         const sums = sumsFromRows(raw.rows);
         expect(raw.rows.map((row) => row.seq)).toEqual(Array.from({ length: accepted.length }, (_, i) => i + 1));

@@ -2,12 +2,10 @@
 // competing for the last units, and crashes or outages halfway through a multi-product step.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { ProductLedger } from "../../src/durable/product-ledger";
-import type { Reservation } from "../../src/durable/reservation";
-import { saveReservation } from "../../src/durable/reservation-store";
-import { RESERVATION_PENDING_TIMEOUT_MS, RESERVATION_RETRY_DELAY_MS_MIN } from "../../src/ledger/constants";
-import { drizzle } from "drizzle-orm/durable-sqlite";
-import { reservationSchema } from "../../src/durable/reservation-tables";
+import type { ProductLedger } from "../../src/durable/product-ledger/object";
+import type { Reservation } from "../../src/durable/reservation/object";
+import { saveReservation } from "../../src/durable/reservation/store";
+import { RESERVATION_PENDING_TIMEOUT_MS, RESERVATION_RETRY_BACKOFF_MS } from "../../src/limits";
 import { call, freshKey, freshProductId, getStock, historyOf, postTransaction } from "../helpers/http";
 import { closeProductFor, injectFailureAfterLedgerInsert, ledgerStub, rawState, sumsFromRows } from "../helpers/ledger-object";
 import { closeReservation, createReservation, reservationPhase, reservationStatus, reservationStub, savesAfterAnswerDone, waitFor } from "../helpers/reservations";
@@ -21,7 +19,7 @@ async function stocked(quantity: number, prefix = "sku"): Promise<string> {
 /** Makes a product's object fail when asked whether it holds an attempt (as if unreachable), or answer again. */
 function injectFailureOnHoldsAttempt(product_id: string, enabled: boolean): Promise<void> {
   return runInDurableObject<ProductLedger, void>(ledgerStub(product_id), (instance) => {
-    instance["faults"].beforeHoldsAttempt = enabled
+    instance.deps.faults.beforeHoldsAttempt = enabled
       ? () => {
           throw new Error("injected failure: the product cannot answer");
         }
@@ -179,7 +177,7 @@ describe("failures halfway through a multi-product step", () => {
     expect(historyA.data.find((row) => row.type === "RELEASE")).toMatchObject({ created_by: "system:reservation-abort" });
 
     // A hold of the crashed attempt that arrives late (it was in flight) is refused by the fence.
-    expect(await holdOfAttempt1(productB)).toEqual({ ok: false, code: "stale_attempt" });
+    expect(await holdOfAttempt1(productB)).toEqual({ ok: false, error: { code: "stale_attempt" } });
     expect((await getStock(productB)).body).toMatchObject({ reserved: 0 });
   });
 
@@ -240,7 +238,7 @@ describe("a creation's held, saved after its answer", () => {
 function injectSaveFailure(id: string, phase: string, times = Number.POSITIVE_INFINITY): Promise<{ failed: number; last_at: number }> {
   const seen = { failed: 0, last_at: 0 };
   return runInDurableObject<Reservation, { failed: number; last_at: number }>(reservationStub(id), (instance) => {
-    instance["faults"].beforeSave = (record) => {
+    instance.deps.faults.beforeSave = (record) => {
       if (record.id !== id || record.phase !== phase || seen.failed >= times) return;
       seen.failed++;
       seen.last_at = Date.now();
@@ -252,7 +250,7 @@ function injectSaveFailure(id: string, phase: string, times = Number.POSITIVE_IN
 
 function clearSaveFailure(id: string): Promise<void> {
   return runInDurableObject<Reservation, void>(reservationStub(id), (instance) => {
-    instance["faults"].beforeSave = undefined;
+    instance.deps.faults.beforeSave = undefined;
   });
 }
 
@@ -282,7 +280,7 @@ describe("storage errors in a reservation's own saves", () => {
     await waitFor(async () => seen.failed >= 1, 5_000, 20);
     const deferred = await reservationRow(id);
     expect(deferred).toMatchObject({ phase: "held", retries: seen.failed });
-    expect(deferred.alarm_at).toBeGreaterThanOrEqual(seen.last_at + RESERVATION_RETRY_DELAY_MS_MIN);
+    expect(deferred.alarm_at).toBeGreaterThanOrEqual(seen.last_at + RESERVATION_RETRY_BACKOFF_MS.base);
     expect((await getStock(product)).body).toMatchObject({ reserved: 2 });
 
     await clearSaveFailure(id);
@@ -371,7 +369,7 @@ describe("a creation whose held was never saved (a crash right after the answer)
     const row = await reservationRow(id);
     expect(row).toMatchObject({ phase: "pending", retries: 1 });
     // Backed off, not due again at once.
-    expect(row.alarm_at).toBeGreaterThanOrEqual(before + RESERVATION_RETRY_DELAY_MS_MIN);
+    expect(row.alarm_at).toBeGreaterThanOrEqual(before + RESERVATION_RETRY_BACKOFF_MS.base);
 
     await injectFailureOnHoldsAttempt(products[1]!, false);
     expect(await reservationStatus(id)).toBe("held");
@@ -464,7 +462,7 @@ function savePendingAsACrashLeavesIt(id: string, products: string[], expires_at:
   const pendingDue = now.getTime() + RESERVATION_PENDING_TIMEOUT_MS;
   return runInDurableObject<Reservation, void>(reservationStub(id), async (_instance, state) => {
     saveReservation(
-      drizzle(state.storage, { schema: reservationSchema }),
+      state.storage.sql,
       {
         id,
         phase: "pending",
@@ -491,7 +489,6 @@ function savePendingAsACrashLeavesIt(id: string, products: string[], expires_at:
 /** The hold a crashed creation's coordinator sent to one product (3 units). */
 function holdOfAttempt(product_id: string, reservation_id: string, attempt: number, expires_at: string) {
   return ledgerStub(product_id).hold({
-    product_id,
     reservation_id,
     created_by: "test-writer",
     reason: "checkout",

@@ -3,9 +3,9 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { Reservation } from "../../src/durable/reservation";
-import { dueReservationIds } from "../../src/durable/reservation-store";
-import { RESERVATION_ALARM_BATCH_MAX, RESERVATION_ALARM_PRODUCT_CALLS_MAX } from "../../src/ledger/constants";
+import type { Reservation } from "../../src/durable/reservation/object";
+import { dueReservationIds } from "../../src/durable/reservation/store";
+import { RESERVATION_ALARM_BATCH_MAX, RESERVATION_ALARM_PRODUCT_CALLS_MAX } from "../../src/limits";
 import { reservationShard } from "../../src/ledger/reservations";
 import initMigration from "../../migrations/reservation/0000_init.sql";
 import shardMigration from "../../migrations/reservation/0002_drop_single_reservation.sql";
@@ -33,11 +33,11 @@ function idsInOneShard(count: number): string[] {
 async function makeDueAtOnce(ids: string[]): Promise<string[]> {
   await savesAfterAnswerDone(ids);
   const past_ms = Date.now() - 1_000;
-  return runInDurableObject<Reservation, string[]>(reservationStub(ids[0]!), async (instance, state) => {
+  return runInDurableObject<Reservation, string[]>(reservationStub(ids[0]!), async (_instance, state) => {
     const placeholders = ids.map(() => "?").join(", ");
     state.storage.sql.exec(`UPDATE reservations SET expires_at = ?, alarm_at = ? WHERE id IN (${placeholders})`, new Date(past_ms).toISOString(), past_ms, ...ids);
     // What one alarm run takes of them, read before the alarm is set (the run reads the same).
-    const firstRun = dueReservationIds(instance["db"], Date.now(), RESERVATION_ALARM_BATCH_MAX);
+    const firstRun = dueReservationIds(state.storage.sql, Date.now(), RESERVATION_ALARM_BATCH_MAX);
     await state.storage.setAlarm(Date.now());
     return firstRun;
   });

@@ -2,7 +2,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { ProductLedger } from "../../src/durable/product-ledger";
+import type { ProductLedger } from "../../src/durable/product-ledger/object";
 import { exportToEnd, fillLedger, waitRegistered, waitRunFinished } from "../helpers/export";
 import { call, freshProductId, postTransaction } from "../helpers/http";
 import { directCommand, ledgerStub } from "../helpers/ledger-object";
@@ -110,7 +110,7 @@ describe("the chain head kept in product_stock.head_hash", () => {
   /** One command of several rows (as a reservation commit is), straight through the object's RPC. */
   function writeRows(product: string, locations: string[]) {
     const requests = locations.map((location_id) => ({ type: "ADD" as const, quantity: 2, location_id, reason: "multi", actor: null, metadata: null, reservation_id: null }));
-    return ledgerStub(product).write(directCommand(product, requests, "multi"));
+    return ledgerStub(product).write(directCommand(requests, "multi"));
   }
 
   it("equals the hash of the row with the highest seq after every write, also a write of several rows and a refused one", async () => {
@@ -169,10 +169,10 @@ describe("the chain head kept in product_stock.head_hash", () => {
     const product = await ledgerOf(3, "head-repair");
     const before = await headOf(product);
     // An intact cache is left alone: the repair below is due to the head alone.
-    expect((await ledgerStub(product).reconcile(product)).repaired).toBeNull();
+    expect((await ledgerStub(product).reconcile()).report.repaired).toBeNull();
 
     await tamper(product, `UPDATE product_stock SET head_hash = '${"ab".repeat(32)}'`);
-    const report = await ledgerStub(product).reconcile(product);
+    const { report } = await ledgerStub(product).reconcile();
     expect(report.version).toBe(3);
     expect(report.repaired).not.toBeNull();
     // Only the head was wrong: the stock the report shows is the same before and after.

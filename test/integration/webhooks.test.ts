@@ -5,11 +5,10 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { ProductLedger } from "../../src/durable/product-ledger";
-import { WEBHOOK_IN_PROGRESS_WAIT_MS, WEBHOOK_PROCESSING_LEASE_MS } from "../../src/ledger/constants";
-import { auditSchema } from "../../src/export/audit-tables";
+import type { ProductLedger } from "../../src/durable/product-ledger/object";
+import { WEBHOOK_IN_PROGRESS_WAIT_MS, WEBHOOK_PROCESSING_LEASE_MS } from "../../src/limits";
 import { finishDelivery, renewLease } from "../../src/webhooks/deliveries";
-import { drizzle } from "drizzle-orm/d1";
+import { auditDb } from "../../src/d1/db";
 import { BASE, call, freshProductId, getStock, postTransaction } from "../helpers/http";
 import { closeProductFor, injectFailureAfterLedgerInsert, ledgerStub, rawState } from "../helpers/ledger-object";
 import { createReservation } from "../helpers/reservations";
@@ -117,21 +116,21 @@ function received(product_id: string, quantity: number, reference: string, locat
   return { type: "stock.received", data: { product_id, quantity, reference, ...(location_id === undefined ? {} : { location_id }) } };
 }
 
-/** Counts ProductLedger.applyWebhookOps calls per product while `work` runs (patched on the class prototype, restored after). */
+/** Counts ProductLedger.applyFacts calls per product while `work` runs (patched on the class prototype, restored after). */
 async function countObjectCalls(anyProduct: string, work: () => Promise<void>): Promise<Map<string, number>> {
   const calls = new Map<string, number>();
   type Apply = (principal: string, ops: { product_id: string }[]) => unknown;
   let restore: (() => void) | undefined;
   await runInDurableObject<ProductLedger, void>(ledgerStub(anyProduct), (instance) => {
-    const prototype = Object.getPrototypeOf(instance) as { applyWebhookOps: Apply };
-    const original = prototype.applyWebhookOps;
-    prototype.applyWebhookOps = function (this: unknown, principal, ops) {
+    const prototype = Object.getPrototypeOf(instance) as { applyFacts: Apply };
+    const original = prototype.applyFacts;
+    prototype.applyFacts = function (this: unknown, principal, ops) {
       const product = ops[0]?.product_id ?? "(none)";
       calls.set(product, (calls.get(product) ?? 0) + 1);
       return original.call(this, principal, ops);
     };
     restore = () => {
-      prototype.applyWebhookOps = original;
+      prototype.applyFacts = original;
     };
   });
   try {
@@ -483,7 +482,7 @@ describe("webhook redelivery", () => {
 
   it("never lets a run taken for dead record its end over the run that took over, running or finished; only the holder renews the lease", async () => {
     const product = freshProductId("wh-late");
-    const db = drizzle(env.AUDIT_DB, { schema: auditSchema });
+    const db = auditDb(env.AUDIT_DB);
     // Finished: the late run (attempt 1) finds the delivery applied by attempt 2.
     const finished = uid("msg-late-finished");
     await deliveryRow(finished, "processing", WEBHOOK_PROCESSING_LEASE_MS + 1_000);

@@ -1,9 +1,10 @@
 // How the export packs a page into JSON-array statements: every row once, in order, and no
-// statement's one bound string past JSON_CHUNK_CHARS_MAX (D1 refuses a bound string over 2 MB).
+// statement's one bound string past EXPORT_JSON_CHUNK_CHARS_MAX (D1 refuses a bound string over 2 MB).
 import { describe, expect, it } from "vitest";
-import { JSON_CHUNK_CHARS_MAX, jsonChunks } from "../../src/export/d1-writer";
+import { jsonChunks } from "../../src/export/d1-writer";
+import { EXPORT_JSON_CHUNK_CHARS_MAX } from "../../src/limits";
 
-const MAX = JSON_CHUNK_CHARS_MAX;
+const MAX = EXPORT_JSON_CHUNK_CHARS_MAX;
 
 /** One encoded row (as writeLedgerRows encodes it: a JSON array) of exactly `length` characters. */
 function rowOfLength(seq: number, length: number, fill = "x"): string {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { LOCATIONS_PER_PRODUCT_MAX, QUANTITY_MAX, TOTAL_MAX } from "../../src/ledger/constants";
+import { LOCATIONS_PER_PRODUCT_MAX, QUANTITY_MAX, TOTAL_MAX } from "../../src/limits";
 import { decide, type Accepted, type DecideContext, type Decision, type ProductState } from "../../src/ledger/decide";
 import type { LedgerFailure } from "../../src/ledger/failures";
-import type { LocationLevel, TransactionRequest, TransactionType, WriteCommand } from "../../src/ledger/types";
+import type { LocationLevel, Stock, TransactionRequest, TransactionType, WriteCommand } from "../../src/ledger/types";
 
 const NOW = "2026-03-01T12:00:00.000Z";
 const PRODUCT = "sku-1";
@@ -31,7 +31,7 @@ function req(type: TransactionType, quantity: number, location_id = "default", e
 }
 
 function command(requests: TransactionRequest[], overrides: Partial<Omit<WriteCommand, "requests">> = {}): WriteCommand {
-  return { product_id: PRODUCT, idempotency_key: "key-1", principal: "writer", expected_version: null, is_fact: false, requests, ...overrides };
+  return { idempotency_key: "key-1", principal: "writer", expected_version: null, is_fact: false, requests, ...overrides };
 }
 
 function contextFor(count: number, now = NOW): DecideContext {
@@ -45,6 +45,19 @@ function run(cmd: WriteCommand, state: ProductState, now = NOW): Decision {
 function accepted(decision: Decision): Accepted {
   if (!decision.ok) throw new Error(`expected acceptance, got ${JSON.stringify(decision.failure)}`);
   return decision;
+}
+
+/** The stock a refusal must carry: the state before the command, as clients see stock. */
+function stockBefore(state: ProductState): Stock {
+  return {
+    product_id: state.product_id,
+    on_hand: state.on_hand,
+    reserved: state.reserved,
+    available: state.on_hand - state.reserved,
+    version: state.version,
+    oversold: state.oversold_locations > 0,
+    updated_at: state.last_created_at,
+  };
 }
 
 function refused(decision: Decision): LedgerFailure {
@@ -152,19 +165,21 @@ describe("decide: stock rules", () => {
   });
 
   it("REMOVE beyond the location's available is refused with insufficient_stock naming the location, requested and available", () => {
-    const failure = refused(run(command([req("REMOVE", 9, "wh-1")]), stateWith([level("wh-1", 10, 2)])));
-    expect(failure).toEqual({ code: "insufficient_stock", location_id: "wh-1", requested: 9, available: 8 });
+    const state = stateWith([level("wh-1", 10, 2)]);
+    const failure = refused(run(command([req("REMOVE", 9, "wh-1")]), state));
+    expect(failure).toEqual({ code: "insufficient_stock", location_id: "wh-1", requested: 9, available: 8, stock: stockBefore(state) });
   });
 
   it("REMOVE looks at the location's available, not the product total", () => {
     const state = stateWith([level("a", 1), level("b", 100)]);
     const failure = refused(run(command([req("REMOVE", 2, "a")]), state));
-    expect(failure).toEqual({ code: "insufficient_stock", location_id: "a", requested: 2, available: 1 });
+    expect(failure).toEqual({ code: "insufficient_stock", location_id: "a", requested: 2, available: 1, stock: stockBefore(state) });
   });
 
   it("REMOVE at a location never stocked is refused with available 0", () => {
-    const failure = refused(run(command([req("REMOVE", 1, "nowhere")]), stateWith([level("default", 5)])));
-    expect(failure).toEqual({ code: "insufficient_stock", location_id: "nowhere", requested: 1, available: 0 });
+    const state = stateWith([level("default", 5)]);
+    const failure = refused(run(command([req("REMOVE", 1, "nowhere")]), state));
+    expect(failure).toEqual({ code: "insufficient_stock", location_id: "nowhere", requested: 1, available: 0, stock: stockBefore(state) });
   });
 
   it("RESERVE of exactly the available quantity is accepted", () => {
@@ -173,18 +188,21 @@ describe("decide: stock rules", () => {
   });
 
   it("RESERVE beyond the location's available is refused with insufficient_stock", () => {
-    const failure = refused(run(command([req("RESERVE", 4, "wh-2")]), stateWith([level("wh-2", 5, 2)])));
-    expect(failure).toEqual({ code: "insufficient_stock", location_id: "wh-2", requested: 4, available: 3 });
+    const state = stateWith([level("wh-2", 5, 2)]);
+    const failure = refused(run(command([req("RESERVE", 4, "wh-2")]), state));
+    expect(failure).toEqual({ code: "insufficient_stock", location_id: "wh-2", requested: 4, available: 3, stock: stockBefore(state) });
   });
 
   it("RESERVE is refused beyond available even when the command is a fact", () => {
-    const failure = refused(run(command([req("RESERVE", 6)], { is_fact: true }), stateWith([level("default", 5)])));
-    expect(failure).toEqual({ code: "insufficient_stock", location_id: "default", requested: 6, available: 5 });
+    const state = stateWith([level("default", 5)]);
+    const failure = refused(run(command([req("RESERVE", 6)], { is_fact: true }), state));
+    expect(failure).toEqual({ code: "insufficient_stock", location_id: "default", requested: 6, available: 5, stock: stockBefore(state) });
   });
 
   it("RESERVE is refused when available is already negative, even as a fact", () => {
-    const failure = refused(run(command([req("RESERVE", 1)], { is_fact: true }), stateWith([level("default", -2)])));
-    expect(failure).toEqual({ code: "insufficient_stock", location_id: "default", requested: 1, available: -2 });
+    const state = stateWith([level("default", -2)]);
+    const failure = refused(run(command([req("RESERVE", 1)], { is_fact: true }), state));
+    expect(failure).toEqual({ code: "insufficient_stock", location_id: "default", requested: 1, available: -2, stock: stockBefore(state) });
   });
 
   it("RELEASE of exactly the reserved quantity is accepted and leaves reserved at zero", () => {
@@ -193,13 +211,15 @@ describe("decide: stock rules", () => {
   });
 
   it("RELEASE beyond the location's reserved is refused with insufficient_reserved naming the location, requested and reserved", () => {
-    const failure = refused(run(command([req("RELEASE", 5, "wh-3")]), stateWith([level("wh-3", 50, 4)])));
-    expect(failure).toEqual({ code: "insufficient_reserved", location_id: "wh-3", requested: 5, reserved: 4 });
+    const state = stateWith([level("wh-3", 50, 4)]);
+    const failure = refused(run(command([req("RELEASE", 5, "wh-3")]), state));
+    expect(failure).toEqual({ code: "insufficient_reserved", location_id: "wh-3", requested: 5, reserved: 4, stock: stockBefore(state) });
   });
 
   it("RELEASE beyond reserved is refused even as a fact", () => {
-    const failure = refused(run(command([req("RELEASE", 1)], { is_fact: true }), stateWith([level("default", 5, 0)])));
-    expect(failure).toEqual({ code: "insufficient_reserved", location_id: "default", requested: 1, reserved: 0 });
+    const state = stateWith([level("default", 5, 0)]);
+    const failure = refused(run(command([req("RELEASE", 1)], { is_fact: true }), state));
+    expect(failure).toEqual({ code: "insufficient_reserved", location_id: "default", requested: 1, reserved: 0, stock: stockBefore(state) });
   });
 
   it("a fact REMOVE beyond available is recorded and takes available below zero", () => {
@@ -223,8 +243,10 @@ describe("decide: stock rules", () => {
   });
 
   it("a refusal in a multi-request command refuses the whole command", () => {
-    const d = run(command([req("ADD", 5, "a"), req("REMOVE", 100, "a")]), stateWith([level("a", 0)]));
-    expect(refused(d)).toEqual({ code: "insufficient_stock", location_id: "a", requested: 100, available: 5 });
+    const state = stateWith([level("a", 0)]);
+    const d = run(command([req("ADD", 5, "a"), req("REMOVE", 100, "a")]), state);
+    // The stock a refusal answers with is the stock before the command: nothing of it applied.
+    expect(refused(d)).toEqual({ code: "insufficient_stock", location_id: "a", requested: 100, available: 5, stock: stockBefore(state) });
   });
 });
 

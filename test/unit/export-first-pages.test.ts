@@ -4,11 +4,11 @@
 // that is lost.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { ExportPage } from "../../src/durable/product-ledger-rpc";
-import type { AuditDb } from "../../src/export/d1-writer";
+import type { AuditDb } from "../../src/d1/db";
+import type { ExportPageResult } from "../../src/durable/product-ledger/rpc";
 import { exportFirstPages } from "../../src/export/export-first-pages";
 import type { ExportSource } from "../../src/export/export-product";
-import { EXPORT_PAGE_ROWS } from "../../src/ledger/constants";
+import { EXPORT_PAGE_ROWS } from "../../src/limits";
 
 interface FakeProduct {
   rows: number;
@@ -26,20 +26,20 @@ class FakeLedger implements ExportSource {
   readonly limits: number[] = [];
   constructor(private readonly product_id: string, private readonly spec: FakeProduct) {}
 
-  async exportPage(_product_id: string, limit: number): Promise<ExportPage> {
+  async exportPage(limit: number): Promise<ExportPageResult> {
     this.limits.push(limit);
     if (this.spec.unreadable) throw new Error("object unreachable");
     const last = Math.min(this.spec.rows, this.watermark + limit);
     const rows: string[] = [];
     for (let seq = this.watermark + 1; seq <= last; seq++) rows.push(this.encoded(seq));
-    return { rows, last_seq: rows.length > 0 ? last : this.watermark, watermark_seq: this.watermark };
+    return { ok: true, rows, last_seq: rows.length > 0 ? last : this.watermark, watermark_seq: this.watermark };
   }
 
-  async confirmExported(through_seq: number): Promise<number> {
+  async confirmExported(through_seq: number): Promise<{ rows_confirmed: number }> {
     if (this.spec.unconfirmable) throw new Error("confirmation lost");
     const moved = Math.max(0, through_seq - this.watermark);
     this.watermark = Math.max(this.watermark, through_seq);
-    return moved;
+    return { rows_confirmed: moved };
   }
 
   /** One row as the product object encodes it: the JSON array of EXPORT_COLUMNS. */

@@ -163,7 +163,6 @@ describe("ledger model (property)", () => {
           const version = stored.totals.version;
           const expected_version = generated.version_check === "none" ? null : generated.version_check === "current" ? version : version + (step % 2 === 0 ? 1 : -1);
           const cmd: WriteCommand = {
-            product_id: PRODUCT,
             idempotency_key: `key-${step}`,
             principal: "writer",
             expected_version,
@@ -224,7 +223,6 @@ describe("ledger model (property)", () => {
         const stored = emptyStored();
         for (const [step, requests] of commands.entries()) {
           const cmd: WriteCommand = {
-            product_id: PRODUCT,
             idempotency_key: `key-${step}`,
             principal: "writer",
             expected_version: null,

@@ -1,6 +1,6 @@
 // readAtMost and readBody: the bytes of a body within its limit, and what is read of one over it.
 import { describe, expect, it } from "vitest";
-import { OVERSIZED_BODY_DRAIN_BYTES_MAX } from "../../src/ledger/constants";
+import { OVERSIZED_BODY_DRAIN_BYTES_MAX } from "../../src/limits";
 import { declaredLength, readAtMost, readBody } from "../../src/http/read-body";
 import { ProblemError } from "../../src/http/problem";
 

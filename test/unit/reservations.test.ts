@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { holdsAttempt, type Hold } from "../../src/ledger/holds";
-import { RESERVATION_PENDING_TIMEOUT_MS, RESERVATION_RETRY_DELAY_MS_MAX, RESERVATION_RETRY_DELAY_MS_MIN, RESERVATION_SHARDS } from "../../src/ledger/constants";
+import { RESERVATION_PENDING_TIMEOUT_MS, RESERVATION_RETRY_BACKOFF_MS, RESERVATION_SHARDS } from "../../src/limits";
 import { duplicateLineIndexes, linesByProduct, nextAlarmAt, publicStatus, reservationShard, retryDelayMs, withinProductCalls, type ReservationRecord } from "../../src/ledger/reservations";
 
 const record = (overrides: Partial<ReservationRecord>): ReservationRecord => ({
@@ -16,6 +16,8 @@ const record = (overrides: Partial<ReservationRecord>): ReservationRecord => ({
   fingerprint: "f",
   attempt: 1,
   retries: 0,
+  closed_by: null,
+  closed_key: null,
   ...overrides,
 });
 const now = Date.parse("2026-01-01T00:05:00.000Z");
@@ -33,8 +35,8 @@ describe("when a reservation's alarm fires next", () => {
 
   it("backs off a pending or unfinished step that already failed, instead of firing again at once", () => {
     expect(nextAlarmAt(record({ phase: "pending", retries: 3 }), now)).toBe(now + retryDelayMs(3));
-    expect(nextAlarmAt(record({ phase: "committing", retries: 0 }), now)).toBe(now + RESERVATION_RETRY_DELAY_MS_MIN);
-    expect(retryDelayMs(50)).toBe(RESERVATION_RETRY_DELAY_MS_MAX);
+    expect(nextAlarmAt(record({ phase: "committing", retries: 0 }), now)).toBe(now + RESERVATION_RETRY_BACKOFF_MS.base);
+    expect(retryDelayMs(50)).toBe(RESERVATION_RETRY_BACKOFF_MS.max);
   });
 
   it("stops once the outcome is final", () => {

@@ -1,10 +1,10 @@
 // Bearer-token authentication for /v1, and the role check each route declares.
 import { createMiddleware } from "hono/factory";
+import { BEARER_TOKEN_LENGTH_MAX } from "../../limits";
 import { apiKeysFrom, findApiKey, roleAllows, type Role } from "../api-keys";
 import type { AppEnv, Principal } from "../app-env";
 import { ProblemError } from "../problem";
 
-const TOKEN_LENGTH_MAX = 512;
 const BEARER = /^Bearer +([\x21-\x7e]+)$/i;
 
 /** 401 unless the request carries a token whose hash is configured in API_KEYS. */
@@ -33,7 +33,7 @@ export const requireConfiguredKeys = createMiddleware<AppEnv>(async (c, next) =>
 export function principalFor(authorization: string | null | undefined, apiKeys: unknown): Principal | undefined {
   const token = BEARER.exec(authorization ?? "")?.[1];
   const keys = apiKeysFrom(apiKeys);
-  const key = token !== undefined && token.length <= TOKEN_LENGTH_MAX && keys.length > 0 ? findApiKey(keys, token) : undefined;
+  const key = token !== undefined && token.length <= BEARER_TOKEN_LENGTH_MAX && keys.length > 0 ? findApiKey(keys, token) : undefined;
   return key === undefined ? undefined : { id: key.principal, role: key.role };
 }
 

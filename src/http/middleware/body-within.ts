@@ -1,7 +1,7 @@
 // The size limit on request bodies (413), for every /v1 POST: JSON routes, webhooks, and the
 // routes that take no body (commit, release, starting a run), which ignore one within it.
 import { createMiddleware } from "hono/factory";
-import { REQUEST_BODY_BYTES_MAX } from "../../ledger/constants";
+import { REQUEST_BODY_BYTES_MAX } from "../../limits";
 import type { AppEnv } from "../app-env";
 import { ProblemError } from "../problem";
 import { declaredLength, readAtMost } from "../read-body";

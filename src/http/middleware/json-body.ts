@@ -1,7 +1,7 @@
 // Guards for JSON endpoints, before the schema validator reads the body: size, media type,
 // and syntax, each with its own problem code.
 import { createMiddleware } from "hono/factory";
-import { REQUEST_BODY_BYTES_MAX } from "../../ledger/constants";
+import { REQUEST_BODY_BYTES_MAX } from "../../limits";
 import type { AppEnv } from "../app-env";
 import { ProblemError } from "../problem";
 import { bodyNotRead } from "../read-body";

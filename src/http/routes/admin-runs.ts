@@ -1,8 +1,7 @@
 // Admin: start and inspect export runs and reconciliations (src/export/ does the work).
 import { createRoute, z } from "@hono/zod-openapi";
-import { drizzle } from "drizzle-orm/d1";
-import { RUNS_LIST_LIMIT_MAX } from "../../ledger/constants";
-import { auditSchema } from "../../export/audit-tables";
+import { auditDb } from "../../d1/db";
+import { RUN_ID_LENGTH_MAX, RUNS_LIST_LIMIT_DEFAULT, RUNS_LIST_LIMIT_MAX } from "../../limits";
 import { listRuns, readFindings, readRun, startRun, type RunSummary } from "../../export/runs";
 import { requireRole } from "../middleware/auth";
 import { bodyWithin } from "../middleware/body-within";
@@ -10,7 +9,7 @@ import { ProblemError } from "../problem";
 import { createRouter } from "../router";
 import { problemResponses, queryIntegerOr } from "../schemas";
 
-const RunId = z.string().min(1).max(64).regex(/^[a-z]{3}-[0-9a-f-]{36}$/, "a run id as returned when the run started");
+const RunId = z.string().min(1).max(RUN_ID_LENGTH_MAX).regex(/^[a-z]{3}-[0-9a-f-]{36}$/, "a run id as returned when the run started");
 
 const ExportRun = z
   .object({
@@ -55,7 +54,7 @@ const getExport = createRoute({
 });
 const listExports = createRoute({
   method: "get", path: "/admin/exports", summary: "Recent export runs, newest first", middleware: admin,
-  request: { query: z.object({ limit: queryIntegerOr(1, RUNS_LIST_LIMIT_MAX, 20) }) },
+  request: { query: z.object({ limit: queryIntegerOr(1, RUNS_LIST_LIMIT_MAX, RUNS_LIST_LIMIT_DEFAULT) }) },
   responses: { 200: json(z.object({ data: z.array(ExportRun) }), "Runs"), ...problemResponses(400, 401, 403) },
 });
 const startReconciliation = createRoute({
@@ -64,7 +63,7 @@ const startReconciliation = createRoute({
 });
 const listReconciliations = createRoute({
   method: "get", path: "/admin/reconciliations", summary: "Recent reconciliations, newest first (without their findings)", middleware: admin,
-  request: { query: z.object({ limit: queryIntegerOr(1, RUNS_LIST_LIMIT_MAX, 20) }) },
+  request: { query: z.object({ limit: queryIntegerOr(1, RUNS_LIST_LIMIT_MAX, RUNS_LIST_LIMIT_DEFAULT) }) },
   responses: { 200: json(z.object({ data: z.array(Reconciliation.omit({ caches_repaired: true, export_divergences: true }).extend({ products_total: z.number().int() })) }), "Reconciliations"), ...problemResponses(400, 401, 403) },
 });
 const getReconciliation = createRoute({
@@ -75,28 +74,28 @@ const getReconciliation = createRoute({
 
 export const adminRuns = createRouter()
   .openapi(startExport, async (c) => {
-    const run_id = await startRun(drizzle(c.env.AUDIT_DB, { schema: auditSchema }), c.env.EXPORT_QUEUE, "export", "admin", new Date().toISOString());
+    const run_id = await startRun(auditDb(c.env.AUDIT_DB), c.env.EXPORT_QUEUE, "export", "admin", new Date().toISOString());
     return c.json({ run_id, status: "running" as const }, 202);
   })
   .openapi(getExport, async (c) => {
-    const run = await readRun(drizzle(c.env.AUDIT_DB, { schema: auditSchema }), c.req.valid("param").run_id);
+    const run = await readRun(auditDb(c.env.AUDIT_DB), c.req.valid("param").run_id);
     if (run === null || run.kind !== "export") throw new ProblemError("not_found", "No such export run.");
     return c.json(exportView(run), 200);
   })
   .openapi(listExports, async (c) => {
-    const runs = await listRuns(drizzle(c.env.AUDIT_DB, { schema: auditSchema }), "export", c.req.valid("query").limit);
+    const runs = await listRuns(auditDb(c.env.AUDIT_DB), "export", c.req.valid("query").limit);
     return c.json({ data: runs.map(exportView) }, 200);
   })
   .openapi(startReconciliation, async (c) => {
-    const id = await startRun(drizzle(c.env.AUDIT_DB, { schema: auditSchema }), c.env.EXPORT_QUEUE, "reconciliation", "admin", new Date().toISOString());
+    const id = await startRun(auditDb(c.env.AUDIT_DB), c.env.EXPORT_QUEUE, "reconciliation", "admin", new Date().toISOString());
     return c.json({ id, status: "running" as const }, 202);
   })
   .openapi(listReconciliations, async (c) => {
-    const runs = await listRuns(drizzle(c.env.AUDIT_DB, { schema: auditSchema }), "reconciliation", c.req.valid("query").limit);
+    const runs = await listRuns(auditDb(c.env.AUDIT_DB), "reconciliation", c.req.valid("query").limit);
     return c.json({ data: runs.map(({ run_id, kind: _kind, rows_exported: _rows, products_done, ...rest }) => ({ id: run_id, products_checked: products_done, ...rest })) }, 200);
   })
   .openapi(getReconciliation, async (c) => {
-    const db = drizzle(c.env.AUDIT_DB, { schema: auditSchema });
+    const db = auditDb(c.env.AUDIT_DB);
     const run = await readRun(db, c.req.valid("param").id);
     if (run === null || run.kind !== "reconciliation") throw new ProblemError("not_found", "No such reconciliation.");
     const findings = await readFindings(db, run.run_id);

@@ -1,10 +1,9 @@
 // Audit: cross-product questions answered from D1 (what the export copied), admin only.
 import { createRoute, z } from "@hono/zod-openapi";
-import { drizzle } from "drizzle-orm/d1";
-import { AUDIT_PAGE_LIMIT_DEFAULT, AUDIT_PAGE_LIMIT_MAX, REASON_LENGTH_MAX } from "../../ledger/constants";
-import { auditSchema } from "../../export/audit-tables";
-import { decodeCursor, encodeCursor, listAuditTransactions, SUMMARY_GROUPS, summarize } from "../../export/audit-queries";
+import { decodeCursor, encodeCursor, listAuditTransactions, SUMMARY_GROUPS, summarize } from "../../audit/queries";
+import { auditDb } from "../../d1/db";
 import { exportedThrough } from "../../export/runs";
+import { AUDIT_CURSOR_LENGTH_MAX, AUDIT_PAGE_LIMIT_DEFAULT, AUDIT_PAGE_LIMIT_MAX, PRINCIPAL_LENGTH_MAX, REASON_LENGTH_MAX } from "../../limits";
 import { requireRole } from "../middleware/auth";
 import { invalidRequest } from "../problem";
 import { createRouter } from "../router";
@@ -16,12 +15,12 @@ const TimeRange = { from: Instant.optional(), to: Instant.optional() };
 const listQuery = z.object({
   product_id: ProductId.optional(),
   reason: z.string().min(1).max(REASON_LENGTH_MAX).optional(),
-  created_by: z.string().min(1).max(128).optional(),
+  created_by: z.string().min(1).max(PRINCIPAL_LENGTH_MAX).optional(),
   type: TransactionType.optional(),
   reservation_id: ProductId.optional(),
   location_id: LocationId.optional(),
   ...TimeRange,
-  after: z.string().min(1).max(1_024).optional(),
+  after: z.string().min(1).max(AUDIT_CURSOR_LENGTH_MAX).optional(),
   limit: queryIntegerOr(1, AUDIT_PAGE_LIMIT_MAX, AUDIT_PAGE_LIMIT_DEFAULT),
 });
 
@@ -71,13 +70,13 @@ export const audit = createRouter()
     const { after, limit, ...filter } = c.req.valid("query");
     const cursor = after === undefined ? null : decodeCursor(after);
     if (after !== undefined && cursor === null) throw invalidRequest([{ path: "query.after", message: "not a cursor returned by this endpoint" }]);
-    const db = drizzle(c.env.AUDIT_DB, { schema: auditSchema });
+    const db = auditDb(c.env.AUDIT_DB);
     const [page, through] = await Promise.all([listAuditTransactions(db, filter, cursor, limit), exportedThrough(db)]);
     return c.json({ data: page.data, next_after: page.next === null ? null : encodeCursor(page.next), exported_through: through }, 200);
   })
   .openapi(auditSummary, async (c) => {
     const { group_by, ...range } = c.req.valid("query");
-    const db = drizzle(c.env.AUDIT_DB, { schema: auditSchema });
+    const db = auditDb(c.env.AUDIT_DB);
     const [data, through] = await Promise.all([summarize(db, range, group_by), exportedThrough(db)]);
     return c.json({ data, exported_through: through }, 200);
   });

@@ -2,12 +2,12 @@
 // plus its index. Items of one product go to its object in order, in one call; products are
 // called in parallel, at most PRODUCT_FANOUT_MAX at a time.
 import { createRoute, type z } from "@hono/zod-openapi";
-import { PRODUCT_FANOUT_MAX } from "../../ledger/constants";
+import type { WriteResult } from "../../durable/product-ledger/rpc";
 import type { WriteCommand } from "../../ledger/types";
-import type { WriteResult } from "../../durable/product-ledger-rpc";
 import { settleBounded } from "../../lib/map-bounded";
-import { failureToProblem } from "../ledger-failure";
-import { productLedger } from "../ledger-stub";
+import { PRODUCT_FANOUT_MAX } from "../../limits";
+import { productLedger } from "../objects";
+import { problemOf } from "../problems";
 import { requireRole } from "../middleware/auth";
 import { requireIdempotencyKey } from "../middleware/idempotency-key";
 import { jsonBody } from "../middleware/json-body";
@@ -39,7 +39,7 @@ export const batch = createRouter().openapi(postBatch, async (c) => {
 
   const byProduct = new Map<string, { index: number; command: WriteCommand }[]>();
   transactions.forEach((item, index) => {
-    const command = writeCommandFor(item.product_id, `${batchKey}:${index}`, principal, item.expected_version ?? null, item);
+    const command = writeCommandFor(`${batchKey}:${index}`, principal, item.expected_version ?? null, item);
     byProduct.set(item.product_id, [...(byProduct.get(item.product_id) ?? []), { index, command }]);
   });
 
@@ -60,7 +60,7 @@ export const batch = createRouter().openapi(postBatch, async (c) => {
 
 function itemResult(index: number, result: WriteResult): ItemResult {
   if (!result.ok) {
-    const problem = failureToProblem(result.failure, result.stock).problem;
+    const problem = problemOf(result.error).problem;
     return { index, status: problem.status, error: problem };
   }
   return { index, status: result.replayed ? 200 : 201, transaction: result.transactions[0]!, stock: result.stock };

@@ -1,10 +1,9 @@
 // POST and GET /v1/products/{product_id}/transactions: append to and page through the ledger.
 import { createRoute } from "@hono/zod-openapi";
-import { DEFAULT_LOCATION_ID } from "../../ledger/constants";
-import type { WriteResult } from "../../durable/product-ledger-rpc";
-import type { JsonObject, Stock, Transaction, TransactionRequest, WriteCommand } from "../../ledger/types";
-import { failureToProblem } from "../ledger-failure";
-import { productLedger } from "../ledger-stub";
+import type { WriteResult } from "../../durable/product-ledger/rpc";
+import { DEFAULT_LOCATION_ID, type JsonObject, type Stock, type Transaction, type TransactionRequest, type WriteCommand } from "../../ledger/types";
+import { productLedger } from "../objects";
+import { unwrap } from "../problems";
 import { requireRole } from "../middleware/auth";
 import { requireIdempotencyKey } from "../middleware/idempotency-key";
 import { jsonBody } from "../middleware/json-body";
@@ -47,19 +46,19 @@ export const productTransactions = createRouter()
     const body = c.req.valid("json");
     const headers = c.req.valid("header");
     const expected_version = expectedVersion(headers["if-match"], body.expected_version);
-    const command = writeCommandFor(product_id, headers["idempotency-key"], c.get("principal").id, expected_version, body);
+    const command = writeCommandFor(headers["idempotency-key"], c.get("principal").id, expected_version, body);
     const answer = writeAnswer(await productLedger(c.env, product_id).write(command));
     return c.json(answer.body, answer.status, answer.headers);
   })
   .openapi(listTransactions, async (c) => {
     const { product_id } = c.req.valid("param");
-    const page = await productLedger(c.env, product_id).transactions(product_id, c.req.valid("query"));
-    return c.json(page, 200);
+    const { data, next_after } = await productLedger(c.env, product_id).transactions(c.req.valid("query"));
+    return c.json({ data, next_after }, 200);
   });
 
 /** The command a validated POST /transactions asks the product's object to carry out. */
-export function writeCommandFor(product_id: string, idempotency_key: string, principal: string, expected_version: number | null, body: TransactionBody): WriteCommand {
-  return { product_id, idempotency_key, principal, expected_version, is_fact: false, requests: [toTransactionRequest(body)] };
+export function writeCommandFor(idempotency_key: string, principal: string, expected_version: number | null, body: TransactionBody): WriteCommand {
+  return { idempotency_key, principal, expected_version, is_fact: false, requests: [toTransactionRequest(body)] };
 }
 
 /**
@@ -67,9 +66,9 @@ export function writeCommandFor(product_id: string, idempotency_key: string, pri
  * Idempotent-Replayed: true for a replay, or the refusal as a thrown problem.
  */
 export function writeAnswer(result: WriteResult): { status: 200 | 201; body: { transaction: Transaction; stock: Stock }; headers: Record<string, string> } {
-  if (!result.ok) throw failureToProblem(result.failure, result.stock);
-  const body = { transaction: result.transactions[0]!, stock: result.stock };
-  return result.replayed ? { status: 200, body, headers: { "Idempotent-Replayed": "true" } } : { status: 201, body, headers: {} };
+  const written = unwrap(result);
+  const body = { transaction: written.transactions[0]!, stock: written.stock };
+  return written.replayed ? { status: 200, body, headers: { "Idempotent-Replayed": "true" } } : { status: 201, body, headers: {} };
 }
 
 export function toTransactionRequest(body: TransactionBody): TransactionRequest {

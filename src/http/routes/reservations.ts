@@ -1,19 +1,18 @@
 // Reservations: all-or-nothing holds across products, committed, released, or expired by alarm.
 import { createRoute } from "@hono/zod-openapi";
-import { DEFAULT_LOCATION_ID } from "../../ledger/constants";
 import { canonicalJson } from "../../ledger/fingerprint";
-import type { CloseResult } from "../../durable/reservation";
+import { DEFAULT_LOCATION_ID } from "../../ledger/types";
 import { sha256Hex } from "../../lib/sha256";
 import { requireRole } from "../middleware/auth";
 import { requireIdempotencyKey } from "../middleware/idempotency-key";
 import { bodyWithin } from "../middleware/body-within";
 import { jsonBody } from "../middleware/json-body";
 import { refuseIfMatch } from "../middleware/no-if-match";
-import { ProblemError } from "../problem";
+import { reservationObject } from "../objects";
+import { unwrap } from "../problems";
 import { ReservationBody, ReservationIdParams, ReservationView } from "../reservation-schemas";
 import { createRouter } from "../router";
 import { IdempotencyKeyHeader, problemResponses } from "../schemas";
-import { reservationObject } from "../reservation-stub";
 
 const NO_VERSION = "a reservation has no version to check";
 
@@ -63,44 +62,22 @@ export const reservations = createRouter()
     const lines = body.lines.map((line) => ({ product_id: line.product_id, location_id: line.location_id ?? DEFAULT_LOCATION_ID, quantity: line.quantity }));
     const fingerprint = canonicalJson({ principal, reservation_id: body.reservation_id ?? null, reason: body.reason, ttl_seconds: body.ttl_seconds, lines });
 
-    const result = await reservationObject(c.env, id).create({ id, reason: body.reason, ttl_seconds: body.ttl_seconds, lines, principal, idempotency_key, fingerprint });
-    if (result.ok) {
-      if (result.replayed) c.header("Idempotent-Replayed", "true");
-      return c.json(result.reservation, result.replayed ? 200 : 201);
-    }
-    switch (result.code) {
-      case "insufficient_stock":
-        throw new ProblemError("insufficient_stock", `${result.lines.length} line(s) could not be held; nothing is held.`, { lines: result.lines });
-      case "reservation_exists":
-        throw new ProblemError("reservation_exists", `Reservation ${id} already exists under another Idempotency-Key.`);
-      case "idempotency_key_reused":
-        throw new ProblemError("idempotency_key_reused", "This Idempotency-Key created a reservation with a different request. Use a new key.");
-      case "limit_exceeded":
-        throw new ProblemError("limit_exceeded", result.detail);
-    }
+    const created = unwrap(await reservationObject(c.env, id).create({ id, reason: body.reason, ttl_seconds: body.ttl_seconds, lines, principal, idempotency_key, fingerprint }));
+    if (created.replayed) c.header("Idempotent-Replayed", "true");
+    return c.json(created.reservation, created.replayed ? 200 : 201);
   })
   .openapi(getReservation, async (c) => {
     const { id } = c.req.valid("param");
-    const reservation = await reservationObject(c.env, id).read(id);
-    if (reservation === null) throw new ProblemError("not_found", `No reservation ${id}.`);
-    return c.json(reservation, 200);
+    return c.json(unwrap(await reservationObject(c.env, id).read(id)).reservation, 200);
   })
   .openapi(commitReservation, async (c) => {
     const { id } = c.req.valid("param");
-    const result = await reservationObject(c.env, id).commit(id, c.get("principal").id, c.req.valid("header")["idempotency-key"]);
-    return c.json(closed(id, result), 200);
+    return c.json(unwrap(await reservationObject(c.env, id).commit(id, c.get("principal").id, c.req.valid("header")["idempotency-key"])).reservation, 200);
   })
   .openapi(releaseReservation, async (c) => {
     const { id } = c.req.valid("param");
-    const result = await reservationObject(c.env, id).release(id, c.get("principal").id, c.req.valid("header")["idempotency-key"]);
-    return c.json(closed(id, result), 200);
+    return c.json(unwrap(await reservationObject(c.env, id).release(id, c.get("principal").id, c.req.valid("header")["idempotency-key"])).reservation, 200);
   });
-
-function closed(id: string, result: CloseResult) {
-  if (result.ok) return result.reservation;
-  if (result.code === "not_found") throw new ProblemError("not_found", `No reservation ${id}.`);
-  throw new ProblemError("reservation_not_active", `Reservation ${id} is ${result.status}.`, { reservation_status: result.status });
-}
 
 /**
  * Without a reservation_id, the id is derived from who asked and the Idempotency-Key, so a

@@ -1,9 +1,10 @@
 // Stock reads: one product (cached, with ETag, or derived for a past position) and many at once.
 import { createRoute, z } from "@hono/zod-openapi";
-import { STOCK_BATCH_PRODUCT_IDS_MAX } from "../../ledger/constants";
-import { productLedger } from "../ledger-stub";
+import { STOCK_BATCH_PRODUCT_IDS_MAX } from "../../limits";
 import { requireRole } from "../middleware/auth";
+import { productLedger } from "../objects";
 import { invalidRequest } from "../problem";
+import { unwrap } from "../problems";
 import { createRouter } from "../router";
 import { ProductId, ProductIdParams, problemResponses, StockQuery, StockWithLocations } from "../schemas";
 
@@ -53,13 +54,9 @@ export const stock = createRouter()
     }
     if (at_version !== undefined || as_of !== undefined) {
       const query = at_version !== undefined ? { at_version } : { as_of: new Date(as_of!).toISOString() };
-      const result = await ledger.stockAt(product_id, query);
-      if (!result.ok) {
-        throw invalidRequest([{ path: "query.at_version", message: `the product is at version ${result.current_version}` }]);
-      }
-      return c.json(result.stock, 200);
+      return c.json(unwrap(await ledger.stockAt(query)).stock, 200);
     }
-    const current = await ledger.stock(product_id);
+    const { stock: current } = await ledger.stock();
     const etag = `"${current.version}"`;
     c.header("ETag", etag);
     if (etagMatches(c.req.valid("header")["if-none-match"], etag)) return c.body(null, 304);
@@ -68,7 +65,7 @@ export const stock = createRouter()
   .openapi(getManyStock, async (c) => {
     const { product_ids } = c.req.valid("query");
     // Each product lives in its own object: read them all at once, answer in the order asked.
-    const data = await Promise.all(product_ids.map((product_id) => productLedger(c.env, product_id).stock(product_id)));
+    const data = await Promise.all(product_ids.map(async (product_id) => (await productLedger(c.env, product_id).stock()).stock));
     return c.json({ data }, 200);
   });
 

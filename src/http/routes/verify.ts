@@ -2,9 +2,9 @@
 // The worker walks the chain a page at a time, so each call to the object stays short and
 // other requests interleave; 5,000 rows a page keeps a million-row ledger at 200 calls.
 import { createRoute, z } from "@hono/zod-openapi";
-import { VERIFY_PAGE_ROWS } from "../../ledger/constants";
 import { GENESIS_HASH } from "../../ledger/hash-chain";
-import { productLedger } from "../ledger-stub";
+import { VERIFY_PAGE_ROWS } from "../../limits";
+import { productLedger } from "../objects";
 import { requireRole } from "../middleware/auth";
 import { createRouter } from "../router";
 import { ProductIdParams, problemResponses } from "../schemas";
@@ -34,7 +34,7 @@ export const verify = createRouter().openapi(verifyRoute, async (c) => {
   let after_hash = GENESIS_HASH;
   let rows_checked = 0;
   for (;;) {
-    const page = await ledger.verifyPage(product_id, after_seq, after_hash, VERIFY_PAGE_ROWS);
+    const page = await ledger.verifyPage(after_seq, after_hash, VERIFY_PAGE_ROWS);
     rows_checked += page.rows_checked;
     after_seq = page.last_seq;
     after_hash = page.last_hash;

@@ -1,12 +1,11 @@
 // Webhooks in: POST /v1/webhooks/{source_id}, authenticated by its Standard Webhooks signature
 // instead of a bearer token; and the admin's delivery log.
 import { createRoute, z } from "@hono/zod-openapi";
-import { drizzle } from "drizzle-orm/d1";
-import { auditSchema } from "../../export/audit-tables";
-import { WEBHOOK_BODY_BYTES_MAX, WEBHOOK_DELIVERIES_PAGE_LIMIT_MAX, WEBHOOK_ID_LENGTH_MAX } from "../../ledger/constants";
+import { auditDb } from "../../d1/db";
+import { TOTAL_MAX, WEBHOOK_BODY_BYTES_MAX, WEBHOOK_DELIVERIES_PAGE_LIMIT_DEFAULT, WEBHOOK_DELIVERIES_PAGE_LIMIT_MAX, WEBHOOK_ID_LENGTH_MAX } from "../../limits";
 import { listDeliveries } from "../../webhooks/deliveries";
 import { verifySignature } from "../../webhooks/signature";
-import { webhookSourcesFrom } from "../../webhooks/sources";
+import { SOURCE_ID_PATTERN, webhookSourcesFrom } from "../../webhooks/sources";
 import { requireRole } from "../middleware/auth";
 import { bodyWithin } from "../middleware/body-within";
 import { invalidRequest, ProblemError } from "../problem";
@@ -15,7 +14,7 @@ import { deliver } from "../webhook-delivery";
 import { createRouter } from "../router";
 import { optionalQueryInteger, Problem, problemResponses, queryIntegerOr } from "../schemas";
 
-const SourceId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
+const SourceId = z.string().regex(SOURCE_ID_PATTERN);
 
 const WebhookAnswer = z
   .object({ status: z.enum(["applied", "duplicate", "ignored"]), results: z.array(z.record(z.string(), z.unknown())) })
@@ -72,8 +71,8 @@ const listWebhooks = createRoute({
   request: {
     query: z.object({
       source_id: SourceId.optional(),
-      after: optionalQueryInteger(1, Number.MAX_SAFE_INTEGER),
-      limit: queryIntegerOr(1, WEBHOOK_DELIVERIES_PAGE_LIMIT_MAX, 50),
+      after: optionalQueryInteger(1, TOTAL_MAX),
+      limit: queryIntegerOr(1, WEBHOOK_DELIVERIES_PAGE_LIMIT_MAX, WEBHOOK_DELIVERIES_PAGE_LIMIT_DEFAULT),
     }),
   },
   responses: {
@@ -108,12 +107,12 @@ export const webhooks = createRouter()
     const type = typeof event === "object" && event !== null ? (event as { type?: unknown }).type : undefined;
     // Carried to the end even if the provider hangs up: a run cut off between its claim and
     // the record of its end would hold the delivery until its lease ran out.
-    const run = deliver(c.env, drizzle(c.env.AUDIT_DB, { schema: auditSchema }), source_id, webhook_id, type, event);
+    const run = deliver(c.env, auditDb(c.env.AUDIT_DB), source_id, webhook_id, type, event);
     c.executionCtx.waitUntil(run.catch(() => undefined));
     return c.json(await run, 200);
   })
   .openapi(listWebhooks, async (c) => {
-    const page = await listDeliveries(drizzle(c.env.AUDIT_DB, { schema: auditSchema }), c.req.valid("query"));
+    const page = await listDeliveries(auditDb(c.env.AUDIT_DB), c.req.valid("query"));
     return c.json(page, 200);
   });
 

@@ -2,10 +2,10 @@
 // with an opaque cursor, so pages stay stable while newer rows are exported.
 
 import { and, asc, count, eq, gt, gte, lt, or, sum, type SQL } from "drizzle-orm";
-import { toTransaction } from "../durable/ledger-store";
-import type { Transaction, TransactionType } from "../ledger/types";
-import { ledgerTransactions } from "./audit-tables";
-import type { AuditDb } from "./d1-writer";
+import type { AuditDb } from "../d1/db";
+import { fromD1Row, storedRowColumns } from "../d1/rows";
+import { ledgerTransactions } from "../d1/tables";
+import type { TransactionType } from "../ledger/types";
 
 export interface AuditFilter {
   product_id?: string | undefined;
@@ -55,12 +55,18 @@ export async function listAuditTransactions(db: AuditDb, filter: AuditFilter, af
       )!,
     );
   }
-  const rows = await db.select().from(t).where(and(...where)).orderBy(asc(t.createdAt), asc(t.productId), asc(t.seq)).limit(limit + 1).all();
+  const rows = await db
+    .select({ product_id: t.productId, ...storedRowColumns })
+    .from(t)
+    .where(and(...where))
+    .orderBy(asc(t.createdAt), asc(t.productId), asc(t.seq))
+    .limit(limit + 1)
+    .all();
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return {
-    data: page.map(fromD1Row),
-    next: rows.length > limit && last !== undefined ? { created_at: last.createdAt, product_id: last.productId, seq: last.seq } : null,
+    data: page.map(({ product_id, ...row }) => fromD1Row(product_id, row)),
+    next: rows.length > limit && last !== undefined ? { created_at: last.created_at, product_id: last.product_id, seq: last.seq } : null,
   };
 }
 
@@ -92,9 +98,3 @@ export function decodeCursor(text: string): AuditCursor | null {
   }
   return null;
 }
-
-/** A D1 row as the API (and the chain check) sees it: the same mapping as the object's rows. */
-export function fromD1Row(row: typeof t.$inferSelect): Transaction {
-  return toTransaction(row.productId, { ...row, type: row.type as TransactionType });
-}
-

@@ -1,6 +1,6 @@
-// The D1 audit database's schema. drizzle-kit generates migrations/d1 from this file, which
-// `wrangler d1 migrations apply` applies (npm run dev does it locally, the tests per file).
-// docs/storage-schema.md explains every table.
+// The D1 audit database's schema: every D1 table the service has. drizzle-kit generates
+// migrations/d1 from this file, which `wrangler d1 migrations apply` applies (npm run dev does it
+// locally, the tests per file). docs/storage-schema.md explains every table.
 
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
@@ -107,5 +107,3 @@ export const webhookDeliveries = sqliteTable(
   },
   (table) => [uniqueIndex("webhook_deliveries_source_id").on(table.sourceId, table.webhookId), index("webhook_deliveries_source_seq").on(table.sourceId, table.deliverySeq)],
 );
-
-export const auditSchema = { products, ledgerTransactions, runs, runProducts, webhookDeliveries };

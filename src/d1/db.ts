@@ -1,0 +1,11 @@
+// The D1 handle: the one place the audit database binding becomes a drizzle database.
+
+import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
+import { ledgerTransactions, products, runProducts, runs, webhookDeliveries } from "./tables";
+
+export const d1Schema = { products, ledgerTransactions, runs, runProducts, webhookDeliveries };
+export type AuditDb = DrizzleD1Database<typeof d1Schema> & { $client: D1Database };
+
+export function auditDb(database: D1Database): AuditDb {
+  return drizzle(database, { schema: d1Schema });
+}
