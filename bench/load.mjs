@@ -31,7 +31,7 @@ function scenario() {
     case "reservation-commit": {
       const lines = p.products.map((product_id) => ({ product_id, quantity: 1 }));
       return [
-        { method: "POST", path: "/v1/reservations", headers: auth, setupRequest: (req) => ({ ...req, headers: { ...req.headers, "idempotency-key": key() }, body: JSON.stringify({ reason: "bench", ttl_seconds: 600, lines }) }), onResponse: (status, body, context) => { context.id = JSON.parse(body).id; } },
+        { method: "POST", path: "/v1/reservations", headers: auth, setupRequest: (req) => ({ ...req, headers: { ...req.headers, "idempotency-key": key() }, body: JSON.stringify({ reason: "bench", ttl_seconds: 600, lines }) }), onResponse: (_status, body, context) => { context.id = JSON.parse(body).id; } },
         { method: "POST", headers: auth, setupRequest: (req, context) => ({ ...req, path: `/v1/reservations/${context.id}/commit`, headers: { ...req.headers, "idempotency-key": key() } }) },
       ];
     }

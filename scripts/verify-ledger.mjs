@@ -45,14 +45,15 @@ try {
   console.error(`cannot read ${file}: ${error.code ?? error.message}`);
   process.exit(2);
 }
-const rows = text.split("\n").filter((line) => line.trim() !== "").map((line, index) => {
+const rows = [];
+for (const [index, line] of text.split("\n").filter((line) => line.trim() !== "").entries()) {
   try {
-    return JSON.parse(line);
+    rows.push(JSON.parse(line));
   } catch {
     console.error(`line ${index + 1} is not JSON`);
     process.exit(2);
   }
-});
+}
 if (rows.length === 0) {
   console.error("the file has no rows");
   process.exit(2);

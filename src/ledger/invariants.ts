@@ -38,5 +38,7 @@ export function assertTotalsMatchLevels(totals: ProductTotals, levels: readonly 
 
 /** Rows appended by one write continue the sequence with no gap. */
 export function assertContiguous(previousVersion: number, rows: readonly Pick<Transaction, "seq">[]): void {
-  rows.forEach((row, index) => assertInvariant(row.seq === previousVersion + index + 1, `seq ${row.seq} breaks the sequence after ${previousVersion + index}`));
+  rows.forEach((row, index) => {
+    assertInvariant(row.seq === previousVersion + index + 1, `seq ${row.seq} breaks the sequence after ${previousVersion + index}`);
+  });
 }

@@ -12,6 +12,7 @@ export const ON_HAND_TYPES: readonly TransactionType[] = ["ADD", "REMOVE", "RETU
 
 // Metadata values are JSON, checked by the HTTP schema. Typed loosely on purpose: a recursive JSON type
 // makes the Durable Object RPC stub types too deep for the compiler (TS2589).
+// biome-ignore lint/complexity/noBannedTypes: `{}` is "any JSON value but null", on purpose (see above).
 export type JsonObject = { [key: string]: {} | null };
 
 /** One thing the caller asks the ledger to record. ADJUST carries the counted total in `quantity`. */

@@ -23,7 +23,9 @@ export type ApplyOutcome =
 
 export async function applyFacts(env: Env, source_id: string, ops: readonly FactOp[]): Promise<ApplyOutcome> {
   const byProduct = new Map<string, number[]>();
-  ops.forEach((op, index) => byProduct.set(op.product_id, [...(byProduct.get(op.product_id) ?? []), index]));
+  ops.forEach((op, index) => {
+    byProduct.set(op.product_id, [...(byProduct.get(op.product_id) ?? []), index]);
+  });
   const groups = [...byProduct];
   const settled = await settleBounded(groups, PRODUCT_FANOUT_MAX, async ([product_id, indexes]): Promise<FactResult[]> =>
     await env.PRODUCT_LEDGER.getByName(product_id).applyFacts(

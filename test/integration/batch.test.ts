@@ -46,7 +46,9 @@ async function batch(items: BatchItem[], options: { key?: string; role?: TestRol
   expect(response.headers.get("content-type") ?? "").toMatch(/^application\/json\b/);
   const { results } = JSON.parse(text) as { results: ItemResult[] };
   expect(results).toHaveLength(items.length);
-  results.forEach((result, position) => expect(result.index).toBe(position));
+  results.forEach((result, position) => {
+    expect(result.index).toBe(position);
+  });
   return results;
 }
 

@@ -39,7 +39,9 @@ describe("the hash chain in the product object", () => {
     const product = await ledgerOf(6);
     const history = (await (await call("GET", `/v1/products/${product}/transactions`, { role: "reader" })).json()) as { data: { seq: number; prev_hash: string; hash: string }[] };
     expect(history.data[0]!.prev_hash).toBe("0".repeat(64));
-    history.data.slice(1).forEach((row, index) => expect(row.prev_hash).toBe(history.data[index]!.hash));
+    history.data.slice(1).forEach((row, index) => {
+      expect(row.prev_hash).toBe(history.data[index]!.hash);
+    });
     expect(await verify(product)).toEqual({ ok: true, rows_checked: 6, head: { seq: 6, hash: history.data[5]!.hash }, first_bad_seq: null });
     expect((await call("GET", `/v1/products/${product}/verify`, { role: "writer" })).status).toBe(403);
   });

@@ -45,7 +45,7 @@ describe("jsonChunks", () => {
     for (const chunk of chunks) expect(chunk.length).toBeLessThanOrEqual(MAX);
     expect(chunks.flatMap(rowsIn)).toEqual(rows);
     // Packed, not split every few rows: a chunk ends only where the next row would not have fit.
-    chunks.slice(0, -1).forEach((chunk) => expect(chunk.length).toBeGreaterThan(MAX - 3_000 - 2));
+    for (const chunk of chunks.slice(0, -1)) expect(chunk.length).toBeGreaterThan(MAX - 3_000 - 2);
   });
 
   it("splits where joining the next row would pass the limit by one character, and joins rows that leave one to spare", () => {
