@@ -16,7 +16,11 @@ export default defineConfig(async () => {
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
-          bindings: { API_KEYS: JSON.stringify(apiKeys), WEBHOOK_SOURCES: JSON.stringify(TEST_WEBHOOK_SOURCES), TEST_D1_MIGRATIONS: d1Migrations },
+          bindings: {
+            API_KEYS: JSON.stringify(apiKeys),
+            WEBHOOK_SOURCES: JSON.stringify(TEST_WEBHOOK_SOURCES),
+            TEST_D1_MIGRATIONS: d1Migrations,
+          },
           // Deliver queued export messages within 50 ms instead of the configured 1 s.
           queueConsumers: { "ledger-export": { maxBatchTimeout: 0.05 } },
         },

@@ -14,44 +14,126 @@ function scenario() {
   switch (spec.scenario) {
     case "hot-writes": {
       let n = 0;
-      return [{ method: "POST", path: `/v1/products/${p.product}/transactions`, headers: auth, setupRequest: (req) => ({ ...req, headers: { ...req.headers, "idempotency-key": key() }, body: JSON.stringify({ type: n++ % 2 === 0 ? "REMOVE" : "ADD", quantity: 1, reason: "bench" }) }) }];
+      return [
+        {
+          method: "POST",
+          path: `/v1/products/${p.product}/transactions`,
+          headers: auth,
+          setupRequest: (req) => ({
+            ...req,
+            headers: { ...req.headers, "idempotency-key": key() },
+            body: JSON.stringify({ type: n++ % 2 === 0 ? "REMOVE" : "ADD", quantity: 1, reason: "bench" }),
+          }),
+        },
+      ];
     }
     case "spread-writes": {
       let n = 0;
-      return [{ method: "POST", headers: auth, setupRequest: (req) => ({ ...req, path: `/v1/products/${p.prefix}-${n++ % p.products}/transactions`, headers: { ...req.headers, "idempotency-key": key() }, body: JSON.stringify({ type: "ADD", quantity: 1, reason: "bench" }) }) }];
+      return [
+        {
+          method: "POST",
+          headers: auth,
+          setupRequest: (req) => ({
+            ...req,
+            path: `/v1/products/${p.prefix}-${n++ % p.products}/transactions`,
+            headers: { ...req.headers, "idempotency-key": key() },
+            body: JSON.stringify({ type: "ADD", quantity: 1, reason: "bench" }),
+          }),
+        },
+      ];
     }
     case "stock-read":
       return [{ method: "GET", path: `/v1/products/${p.product}/stock`, headers: auth }];
     case "replays":
-      return [{ method: "POST", path: `/v1/products/${p.product}/transactions`, headers: { ...auth, "idempotency-key": p.key }, body: JSON.stringify({ type: "ADD", quantity: 1, reason: "bench-replay" }) }];
+      return [
+        {
+          method: "POST",
+          path: `/v1/products/${p.product}/transactions`,
+          headers: { ...auth, "idempotency-key": p.key },
+          body: JSON.stringify({ type: "ADD", quantity: 1, reason: "bench-replay" }),
+        },
+      ];
     case "reservation": {
       const lines = p.products.map((product_id) => ({ product_id, quantity: 1 }));
-      return [{ method: "POST", path: "/v1/reservations", headers: auth, setupRequest: (req) => ({ ...req, headers: { ...req.headers, "idempotency-key": key() }, body: JSON.stringify({ reason: "bench", ttl_seconds: 600, lines }) }) }];
+      return [
+        {
+          method: "POST",
+          path: "/v1/reservations",
+          headers: auth,
+          setupRequest: (req) => ({
+            ...req,
+            headers: { ...req.headers, "idempotency-key": key() },
+            body: JSON.stringify({ reason: "bench", ttl_seconds: 600, lines }),
+          }),
+        },
+      ];
     }
     case "reservation-commit": {
       const lines = p.products.map((product_id) => ({ product_id, quantity: 1 }));
       return [
-        { method: "POST", path: "/v1/reservations", headers: auth, setupRequest: (req) => ({ ...req, headers: { ...req.headers, "idempotency-key": key() }, body: JSON.stringify({ reason: "bench", ttl_seconds: 600, lines }) }), onResponse: (_status, body, context) => { context.id = JSON.parse(body).id; } },
-        { method: "POST", headers: auth, setupRequest: (req, context) => ({ ...req, path: `/v1/reservations/${context.id}/commit`, headers: { ...req.headers, "idempotency-key": key() } }) },
+        {
+          method: "POST",
+          path: "/v1/reservations",
+          headers: auth,
+          setupRequest: (req) => ({
+            ...req,
+            headers: { ...req.headers, "idempotency-key": key() },
+            body: JSON.stringify({ reason: "bench", ttl_seconds: 600, lines }),
+          }),
+          onResponse: (_status, body, context) => {
+            context.id = JSON.parse(body).id;
+          },
+        },
+        {
+          method: "POST",
+          headers: auth,
+          setupRequest: (req, context) => ({
+            ...req,
+            path: `/v1/reservations/${context.id}/commit`,
+            headers: { ...req.headers, "idempotency-key": key() },
+          }),
+        },
       ];
     }
     case "webhook-order": {
       const secret = Buffer.from(p.secret.replace(/^whsec_/, ""), "base64");
-      return [{
-        method: "POST", path: `/v1/webhooks/${p.source}`,
-        setupRequest: (req) => {
-          const id = `msg_${randomUUID()}`;
-          const timestamp = Math.floor(Date.now() / 1000);
-          const order_id = randomUUID();
-          const body = JSON.stringify({ type: "order.placed", data: { order_id, lines: p.products.map((product_id, i) => ({ line_id: `l${i}`, product_id, quantity: 1 })) } });
-          const signature = createHmac("sha256", secret).update(`${id}.${timestamp}.${body}`).digest("base64");
-          return { ...req, headers: { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": `v1,${signature}` }, body };
+      return [
+        {
+          method: "POST",
+          path: `/v1/webhooks/${p.source}`,
+          setupRequest: (req) => {
+            const id = `msg_${randomUUID()}`;
+            const timestamp = Math.floor(Date.now() / 1000);
+            const order_id = randomUUID();
+            const body = JSON.stringify({
+              type: "order.placed",
+              data: { order_id, lines: p.products.map((product_id, i) => ({ line_id: `l${i}`, product_id, quantity: 1 })) },
+            });
+            const signature = createHmac("sha256", secret).update(`${id}.${timestamp}.${body}`).digest("base64");
+            return {
+              ...req,
+              headers: {
+                "content-type": "application/json",
+                "webhook-id": id,
+                "webhook-timestamp": String(timestamp),
+                "webhook-signature": `v1,${signature}`,
+              },
+              body,
+            };
+          },
         },
-      }];
+      ];
     }
     case "bare-writes": {
       let n = 0;
-      return [{ method: "POST", path: `/bare/${p.product}`, headers: { "content-type": "application/json" }, setupRequest: (req) => ({ ...req, body: JSON.stringify({ delta: n++ % 2 === 0 ? -1 : 1 }) }) }];
+      return [
+        {
+          method: "POST",
+          path: `/bare/${p.product}`,
+          headers: { "content-type": "application/json" },
+          setupRequest: (req) => ({ ...req, body: JSON.stringify({ delta: n++ % 2 === 0 ? -1 : 1 }) }),
+        },
+      ];
     }
     default:
       throw new Error(`unknown scenario ${spec.scenario}`);
@@ -78,7 +160,15 @@ async function probe(requests) {
   }
   latencies.sort((a, b) => a - b);
   const at = (q) => Number(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))].toFixed(3));
-  return { requests: latencies.length, ok: latencies.length - errors, errors, ops_per_second: latencies.length / spec.duration_seconds, p50_ms: at(0.5), p99_ms: at(0.99), duration_seconds: spec.duration_seconds };
+  return {
+    requests: latencies.length,
+    ok: latencies.length - errors,
+    errors,
+    ops_per_second: latencies.length / spec.duration_seconds,
+    p50_ms: at(0.5),
+    p99_ms: at(0.99),
+    duration_seconds: spec.duration_seconds,
+  };
 }
 
 if (spec.probe) {
@@ -86,7 +176,13 @@ if (spec.probe) {
   process.exit(0);
 }
 
-const result = await autocannon({ url: spec.url, connections: spec.connections, duration: spec.duration_seconds, requests: scenario(), timeout: 30 });
+const result = await autocannon({
+  url: spec.url,
+  connections: spec.connections,
+  duration: spec.duration_seconds,
+  requests: scenario(),
+  timeout: 30,
+});
 const ok = result["2xx"];
 process.stdout.write(
   JSON.stringify({

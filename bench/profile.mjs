@@ -17,7 +17,13 @@ import { BENCH_TOKEN, bundleWorker, startService } from "./service.mjs";
 const SCENARIOS = ["hot-writes", "stock-read", "replays", "reservation", "reservation-commit"];
 const [scenario = "hot-writes", connections = "8", seconds = "5"] = process.argv.slice(2);
 // Checked before anything starts, so a typo costs no bundle, no service and no profile.
-if (!SCENARIOS.includes(scenario) || !/^\d{1,3}$/.test(connections) || Number(connections) < 1 || !/^\d{1,2}$/.test(seconds) || Number(seconds) < 1) {
+if (
+  !SCENARIOS.includes(scenario) ||
+  !/^\d{1,3}$/.test(connections) ||
+  Number(connections) < 1 ||
+  !/^\d{1,2}$/.test(seconds) ||
+  Number(seconds) < 1
+) {
   console.error(`usage: npm run bench:profile [-- <scenario> [connections 1-999] [seconds 1-99]]; scenarios: ${SCENARIOS.join(", ")}`);
   process.exit(2);
 }
@@ -32,29 +38,54 @@ const service = await startService(outdir, { inspectorPort: INSPECTOR_PORT });
 try {
   // Stock the product and warm its object, so the profile shows steady state, not start-up.
   for (let i = 0; i < 50; i++) {
-    const response = await fetch(`${service.url}/v1/products/hot/transactions`, { method: "POST", headers: { ...headers, "idempotency-key": `setup-${i}` }, body: JSON.stringify({ type: "ADD", quantity: 1_000_000, reason: "setup" }) });
+    const response = await fetch(`${service.url}/v1/products/hot/transactions`, {
+      method: "POST",
+      headers: { ...headers, "idempotency-key": `setup-${i}` },
+      body: JSON.stringify({ type: "ADD", quantity: 1_000_000, reason: "setup" }),
+    });
     await response.arrayBuffer();
   }
   // The products the reservation scenarios hold.
   for (const product of RESERVED_PRODUCTS) {
-    await (await fetch(`${service.url}/v1/products/${product}/transactions`, { method: "POST", headers: { ...headers, "idempotency-key": `stock-${product}` }, body: JSON.stringify({ type: "ADD", quantity: 1_000_000_000, reason: "setup" }) })).arrayBuffer();
+    await (
+      await fetch(`${service.url}/v1/products/${product}/transactions`, {
+        method: "POST",
+        headers: { ...headers, "idempotency-key": `stock-${product}` },
+        body: JSON.stringify({ type: "ADD", quantity: 1_000_000_000, reason: "setup" }),
+      })
+    ).arrayBuffer();
   }
   // The write the replays scenario repeats (its body, as bench/load.mjs sends it).
-  await (await fetch(`${service.url}/v1/products/hot/transactions`, { method: "POST", headers: { ...headers, "idempotency-key": "replayed" }, body: JSON.stringify({ type: "ADD", quantity: 1, reason: "bench-replay" }) })).arrayBuffer();
+  await (
+    await fetch(`${service.url}/v1/products/hot/transactions`, {
+      method: "POST",
+      headers: { ...headers, "idempotency-key": "replayed" },
+      body: JSON.stringify({ type: "ADD", quantity: 1, reason: "bench-replay" }),
+    })
+  ).arrayBuffer();
   const targets = await (await fetch(`http://127.0.0.1:${INSPECTOR_PORT}/json`)).json();
   const target = targets.find((candidate) => candidate.title.includes("core:user:"));
   const inspector = await connect(target.webSocketDebuggerUrl);
   await inspector.send("Profiler.enable");
   await inspector.send("Profiler.setSamplingInterval", { interval: SAMPLING_INTERVAL_US });
   await inspector.send("Profiler.start");
-  const spec = { url: service.url, scenario, connections: Number(connections), duration_seconds: Number(seconds), params: { product: "hot", key: "replayed", products: RESERVED_PRODUCTS }, token: BENCH_TOKEN };
+  const spec = {
+    url: service.url,
+    scenario,
+    connections: Number(connections),
+    duration_seconds: Number(seconds),
+    params: { product: "hot", key: "replayed", products: RESERVED_PRODUCTS },
+    token: BENCH_TOKEN,
+  };
   const load = spawnSync(process.execPath, [path.join(root, "bench", "load.mjs"), JSON.stringify(spec)], { encoding: "utf8" });
   const { profile } = await inspector.send("Profiler.stop");
   inspector.close();
   if (load.status !== 0) throw new Error(`load generator failed: ${load.stderr}`);
 
   const result = JSON.parse(load.stdout);
-  console.log(`${scenario}, ${connections} connections, ${seconds} s: ${result.ops_per_second.toFixed(0)} req/s, ${result.errors} errors, ${profile.samples.length} samples`);
+  console.log(
+    `${scenario}, ${connections} connections, ${seconds} s: ${result.ops_per_second.toFixed(0)} req/s, ${result.errors} errors, ${profile.samples.length} samples`,
+  );
   const summary = summarize(profile, readFileSync(path.join(outdir, "index.js"), "utf8"));
   print("most self time", summary.self, 25);
   print("most inclusive time", summary.inclusive, 40);
@@ -79,11 +110,12 @@ async function connect(url) {
     pending.delete(message.id);
   });
   return {
-    send: (method, params = {}) => new Promise((resolve) => {
-      next += 1;
-      pending.set(next, resolve);
-      socket.send(JSON.stringify({ id: next, method, params }));
-    }),
+    send: (method, params = {}) =>
+      new Promise((resolve) => {
+        next += 1;
+        pending.set(next, resolve);
+        socket.send(JSON.stringify({ id: next, method, params }));
+      }),
     close: () => socket.close(),
   };
 }
@@ -100,7 +132,8 @@ function summarize(profile, bundle) {
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
-  const name = ({ callFrame }) => `${callFrame.functionName || "(anonymous)"} ${callFrame.url.endsWith("index.js") ? fileAt(callFrame.lineNumber) : callFrame.url || ""}:${callFrame.lineNumber}`;
+  const name = ({ callFrame }) =>
+    `${callFrame.functionName || "(anonymous)"} ${callFrame.url.endsWith("index.js") ? fileAt(callFrame.lineNumber) : callFrame.url || ""}:${callFrame.lineNumber}`;
   const self = new Map();
   const inclusive = new Map();
   const files = new Map();
@@ -108,7 +141,12 @@ function summarize(profile, bundle) {
   for (const id of profile.samples) {
     const node = nodes.get(id);
     add(self, name(node));
-    add(files, node.callFrame.url.endsWith("index.js") ? fileAt(node.callFrame.lineNumber).replace(/^(node_modules\/(?:@[^/]+\/)?[^/]+).*/, "$1") : node.callFrame.functionName || "(native)");
+    add(
+      files,
+      node.callFrame.url.endsWith("index.js")
+        ? fileAt(node.callFrame.lineNumber).replace(/^(node_modules\/(?:@[^/]+\/)?[^/]+).*/, "$1")
+        : node.callFrame.functionName || "(native)",
+    );
     const seen = new Set();
     for (let at = id; at !== undefined; at = parent.get(at)) seen.add(name(nodes.get(at)));
     for (const key of seen) add(inclusive, key);

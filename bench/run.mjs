@@ -6,10 +6,10 @@
 // (one INSERT + one UPDATE per request) runs under the same runtime and load, so the output can
 // state what our write path costs relative to the floor. Results also go to bench/results/.
 import { execFileSync, spawnSync } from "node:child_process";
-import { build } from "esbuild";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { build } from "esbuild";
 import { BENCH_TOKEN, BENCH_WEBHOOK_SECRET, bundleWorker, cpuMillis, startBaseline, startService } from "./service.mjs";
 
 const quick = process.argv.includes("--quick");
@@ -45,11 +45,15 @@ const log = (message) => process.stderr.write(`${message}\n`);
 function load(service, scenario, connections, params, { probe = false } = {}) {
   const spec = { url: service.url, scenario, connections, duration_seconds: SECONDS, params, token: BENCH_TOKEN, probe };
   const cpuBefore = cpuMillis(service.pid);
-  const child = spawnSync(process.execPath, [path.join(root, "bench", "load.mjs"), JSON.stringify(spec)], { encoding: "utf8", maxBuffer: 1 << 20 });
+  const child = spawnSync(process.execPath, [path.join(root, "bench", "load.mjs"), JSON.stringify(spec)], {
+    encoding: "utf8",
+    maxBuffer: 1 << 20,
+  });
   if (child.status !== 0) throw new Error(`load generator failed: ${child.stderr}`);
   const result = JSON.parse(child.stdout);
   const cpuAfter = cpuMillis(service.pid);
-  const cpu_us_per_request = cpuBefore === null || cpuAfter === null || result.requests === 0 ? null : ((cpuAfter - cpuBefore) * 1000) / result.requests;
+  const cpu_us_per_request =
+    cpuBefore === null || cpuAfter === null || result.requests === 0 ? null : ((cpuAfter - cpuBefore) * 1000) / result.requests;
   return { ...result, cpu_us_per_request };
 }
 
@@ -93,14 +97,20 @@ function median(results) {
 function record(name, connections, result, unit = "req/s") {
   rows.push({ scenario: name, connections, ...result, unit });
   const cpu = result.cpu_us_per_request == null ? "" : `, CPU ${result.cpu_us_per_request.toFixed(0)} µs/req`;
-  log(`  ${name} c=${connections}: ${result.ops_per_second.toFixed(0)} ${unit}, p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms, errors ${result.errors}${cpu}`);
+  log(
+    `  ${name} c=${connections}: ${result.ops_per_second.toFixed(0)} ${unit}, p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms, errors ${result.errors}${cpu}`,
+  );
 }
 
 /** Set-up writes (not measured). Retries a dropped keep-alive connection; the key makes that safe. */
 async function post(url, pathname, body, key = crypto.randomUUID()) {
   for (let attempt = 1; ; attempt++) {
     try {
-      const response = await fetch(`${url}${pathname}`, { method: "POST", headers: { ...headers, "idempotency-key": key }, body: JSON.stringify(body) });
+      const response = await fetch(`${url}${pathname}`, {
+        method: "POST",
+        headers: { ...headers, "idempotency-key": key },
+        body: JSON.stringify(body),
+      });
       if (!response.ok) throw new Error(`${pathname}: ${response.status} ${await response.text()}`);
       return await response.json();
     } catch (error) {
@@ -111,7 +121,9 @@ async function post(url, pathname, body, key = crypto.randomUUID()) {
 
 /** Appends `count` rows per product through the batch endpoint, `per_request` items a request. */
 async function fill(url, products, count, per_request = 500) {
-  const items = products.flatMap((product_id) => Array.from({ length: count }, () => ({ product_id, type: "ADD", quantity: 1, reason: "fill" })));
+  const items = products.flatMap((product_id) =>
+    Array.from({ length: count }, () => ({ product_id, type: "ADD", quantity: 1, reason: "fill" })),
+  );
   const requests = [];
   for (let start = 0; start < items.length; start += per_request) requests.push(items.slice(start, start + per_request));
   for (let start = 0; start < requests.length; start += 8) {
@@ -153,20 +165,34 @@ async function main() {
         ratios: ourRounds.map((ours, round) => ours.ops_per_second / bareRounds[round].ops_per_second),
       });
     }
-    record("baseline: bare insert+update, sequential (latency)", 1, load(bare, "bare-writes", 1, { product: "bare-probe" }, { probe: true }));
+    record(
+      "baseline: bare insert+update, sequential (latency)",
+      1,
+      load(bare, "bare-writes", 1, { product: "bare-probe" }, { probe: true }),
+    );
     record("hot product writes, sequential (latency)", 1, load(service, "hot-writes", 1, { product: "hot-1" }, { probe: true }));
     // Every product gets its first row (object creation, migrations, registry) before the clock runs.
     log(`  creating ${SPREAD_PRODUCTS} products…`);
-    await fill(url, Array.from({ length: SPREAD_PRODUCTS }, (_, i) => `spread-${i}`), 1, 100);
+    await fill(
+      url,
+      Array.from({ length: SPREAD_PRODUCTS }, (_, i) => `spread-${i}`),
+      1,
+      100,
+    );
     // A new product registers itself in D1 from its alarm: let those settle before the clock runs.
     await waitRegistered(service, SPREAD_PRODUCTS + 3);
-    record(`writes over ${SPREAD_PRODUCTS} products`, 32, load(service, "spread-writes", 32, { prefix: "spread", products: SPREAD_PRODUCTS }));
+    record(
+      `writes over ${SPREAD_PRODUCTS} products`,
+      32,
+      load(service, "spread-writes", 32, { prefix: "spread", products: SPREAD_PRODUCTS }),
+    );
     record("stock read (hot, cached)", 8, load(service, "stock-read", 8, { product: "hot-1" }));
     await post(url, "/v1/products/replay/transactions", { type: "ADD", quantity: 1, reason: "bench-replay" }, "replay-key");
     record("idempotent replays", 8, load(service, "replays", 8, { product: "replay", key: "replay-key" }));
 
     const lines = ["res-a", "res-b", "res-c"];
-    for (const product of lines) await post(url, `/v1/products/${product}/transactions`, { type: "ADD", quantity: 1_000_000_000, reason: "stock" });
+    for (const product of lines)
+      await post(url, `/v1/products/${product}/transactions`, { type: "ADD", quantity: 1_000_000_000, reason: "stock" });
     await warmReservationObjects(url);
     // The reservation is compared with single writes probed beside it, in alternating rounds,
     // so that the ratio is not skewed by the machine's drift or by the objects created since.
@@ -177,10 +203,17 @@ async function main() {
     );
     record("single write, sequential, beside the reservations (latency)", 1, median(writeProbes));
     record("3-line reservation, sequential (latency)", 1, median(reservationProbes));
-    roundRatios.set("reservation", { label: "3-line reservation p50 / single write p50", ratios: p50RatiosByRound(reservationProbes, writeProbes) });
+    roundRatios.set("reservation", {
+      label: "3-line reservation p50 / single write p50",
+      ratios: p50RatiosByRound(reservationProbes, writeProbes),
+    });
     const pairs = load(service, "reservation-commit", 8, { products: lines });
     record("3-line reservation + commit (pairs)", 8, { ...pairs, ops_per_second: pairs.ops_per_second / 2 }, "pairs/s");
-    record("webhook order.placed, 3 lines", 8, load(service, "webhook-order", 8, { source: "bench-oms", secret: BENCH_WEBHOOK_SECRET, products: ["wh-a", "wh-b", "wh-c"] }));
+    record(
+      "webhook order.placed, 3 lines",
+      8,
+      load(service, "webhook-order", 8, { source: "bench-oms", secret: BENCH_WEBHOOK_SECRET, products: ["wh-a", "wh-b", "wh-c"] }),
+    );
 
     log(`  filling a ledger of ${LONG_LEDGER_ROWS} rows…`);
     await fill(url, ["short"], 10);
@@ -194,8 +227,10 @@ async function main() {
     );
     record("stock read, ledger of 10 rows", 1, median(shortProbes));
     record(`stock read, ledger of ${LONG_LEDGER_ROWS} rows`, 1, median(longProbes));
-    roundRatios.set("read", { label: `stock read p50 at ${LONG_LEDGER_ROWS} rows / at 10 rows`, ratios: p50RatiosByRound(longProbes, shortProbes) });
-
+    roundRatios.set("read", {
+      label: `stock read p50 at ${LONG_LEDGER_ROWS} rows / at 10 rows`,
+      ratios: p50RatiosByRound(longProbes, shortProbes),
+    });
   } finally {
     await service.dispose();
     await bare.dispose();
@@ -211,7 +246,9 @@ async function main() {
  * first, by reading an id that maps to it.
  */
 async function warmReservationObjects(url) {
-  const { reservationShard, RESERVATION_SHARDS } = await importFromSource('export { reservationShard } from "./src/ledger/reservations.ts"; export { RESERVATION_SHARDS } from "./src/limits.ts";');
+  const { reservationShard, RESERVATION_SHARDS } = await importFromSource(
+    'export { reservationShard } from "./src/ledger/reservations.ts"; export { RESERVATION_SHARDS } from "./src/limits.ts";',
+  );
   const idFor = new Map();
   for (let i = 0; idFor.size < RESERVATION_SHARDS; i++) {
     const id = `warm-${i}`;
@@ -225,7 +262,13 @@ async function warmReservationObjects(url) {
  * modules under src/ledger and src/limits.ts) is bundled by esbuild and imported from memory.
  */
 async function importFromSource(source) {
-  const bundle = await build({ stdin: { contents: source, resolveDir: root, loader: "ts" }, bundle: true, format: "esm", platform: "neutral", write: false });
+  const bundle = await build({
+    stdin: { contents: source, resolveDir: root, loader: "ts" },
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    write: false,
+  });
   return import(`data:text/javascript;base64,${Buffer.from(bundle.outputFiles[0].text).toString("base64")}`);
 }
 
@@ -247,8 +290,23 @@ async function measureExport(outdir) {
     const seconds = (performance.now() - started) / 1000;
     const cpuAfter = cpuMillis(service.pid);
     // For the export, CPU is per exported row.
-    const cpu_us_per_request = cpuBefore === null || cpuAfter === null || run.rows_exported === 0 ? null : ((cpuAfter - cpuBefore) * 1000) / run.rows_exported;
-    record(`export to D1 (${EXPORT_PRODUCTS} products x ${EXPORT_ROWS_PER_PRODUCT} rows)`, 0, { requests: 1, ok: run.rows_exported, errors: run.errors.length, ops_per_second: run.rows_exported / seconds, p50_ms: null, p99_ms: null, duration_seconds: seconds, cpu_us_per_request }, "rows/s");
+    const cpu_us_per_request =
+      cpuBefore === null || cpuAfter === null || run.rows_exported === 0 ? null : ((cpuAfter - cpuBefore) * 1000) / run.rows_exported;
+    record(
+      `export to D1 (${EXPORT_PRODUCTS} products x ${EXPORT_ROWS_PER_PRODUCT} rows)`,
+      0,
+      {
+        requests: 1,
+        ok: run.rows_exported,
+        errors: run.errors.length,
+        ops_per_second: run.rows_exported / seconds,
+        p50_ms: null,
+        p99_ms: null,
+        duration_seconds: seconds,
+        cpu_us_per_request,
+      },
+      "rows/s",
+    );
   } finally {
     await service.dispose();
   }
@@ -271,23 +329,39 @@ async function runExport(url) {
 }
 
 function report(versions) {
-  const find = (prefix, connections) => rows.find((row) => row.scenario.startsWith(prefix) && (connections === undefined || row.connections === connections));
+  const find = (prefix, connections) =>
+    rows.find((row) => row.scenario.startsWith(prefix) && (connections === undefined || row.connections === connections));
   const checks = [];
   for (const connections of [1, 8, 32]) {
     const ratio = medianOf(roundRatios.get(`hot-${connections}`).ratios);
-    checks.push({ target: `hot writes at ${connections} connection(s) >= 0.9x bare insert+update`, value: `${ratio.toFixed(2)}x`, pass: ratio >= 0.9 });
+    checks.push({
+      target: `hot writes at ${connections} connection(s) >= 0.9x bare insert+update`,
+      value: `${ratio.toFixed(2)}x`,
+      pass: ratio >= 0.9,
+    });
   }
   const readRatio = medianOf(roundRatios.get("read").ratios);
-  checks.push({ target: `stock read p50 at ${LONG_LEDGER_ROWS} rows <= 1.1x at 10 rows`, value: `${readRatio.toFixed(2)}x`, pass: readRatio <= 1.1 });
+  checks.push({
+    target: `stock read p50 at ${LONG_LEDGER_ROWS} rows <= 1.1x at 10 rows`,
+    value: `${readRatio.toFixed(2)}x`,
+    pass: readRatio <= 1.1,
+  });
   const reservationRatio = medianOf(roundRatios.get("reservation").ratios);
-  checks.push({ target: "3-line reservation p50 <= 2x a single write p50", value: `${reservationRatio.toFixed(2)}x`, pass: reservationRatio <= 2 });
+  checks.push({
+    target: "3-line reservation p50 <= 2x a single write p50",
+    value: `${reservationRatio.toFixed(2)}x`,
+    pass: reservationRatio <= 2,
+  });
   const exportRate = find("export to D1").ops_per_second;
   checks.push({ target: "export >= 20,000 rows/s", value: `${exportRate.toFixed(0)} rows/s`, pass: exportRate >= 20_000 });
 
   const table = [
     "| scenario | conns | ops/s | p50 ms | p99 ms | errors | workerd CPU µs/req |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ...rows.map((row) => `| ${row.scenario} | ${row.connections || "-"} | ${row.ops_per_second.toFixed(0)} ${row.unit === "req/s" ? "" : row.unit} | ${row.p50_ms ?? "-"} | ${row.p99_ms ?? "-"} | ${row.errors} | ${row.cpu_us_per_request == null ? "-" : row.cpu_us_per_request.toFixed(0)} |`),
+    ...rows.map(
+      (row) =>
+        `| ${row.scenario} | ${row.connections || "-"} | ${row.ops_per_second.toFixed(0)} ${row.unit === "req/s" ? "" : row.unit} | ${row.p50_ms ?? "-"} | ${row.p99_ms ?? "-"} | ${row.errors} | ${row.cpu_us_per_request == null ? "-" : row.cpu_us_per_request.toFixed(0)} |`,
+    ),
   ].join("\n");
   // Not targets: the same hot-write comparison by CPU time per request, which the machine's
   // other tenants disturb less than throughput.
@@ -295,14 +369,20 @@ function report(versions) {
     const ours = find("hot product writes (", connections).cpu_us_per_request;
     const bare = find("baseline: bare insert+update", connections).cpu_us_per_request;
     if (ours == null || bare == null) continue;
-    checks.push({ target: `workerd CPU per request, bare insert+update / hot write, at ${connections} connection(s)`, value: `${bare.toFixed(0)} / ${ours.toFixed(0)} µs = ${(bare / ours).toFixed(2)}x`, pass: null });
+    checks.push({
+      target: `workerd CPU per request, bare insert+update / hot write, at ${connections} connection(s)`,
+      value: `${bare.toFixed(0)} / ${ours.toFixed(0)} µs = ${(bare / ours).toFixed(2)}x`,
+      pass: null,
+    });
   }
   // Not targets: each alternating round's own ratio (the targets take their median), so a
   // reader sees how far the rounds disagree.
   for (const { label, ratios } of roundRatios.values()) {
     checks.push({ target: `${label}, round by round`, value: ratios.map((ratio) => `${ratio.toFixed(2)}x`).join(" "), pass: null });
   }
-  const verdicts = checks.map((check) => `${check.pass === null ? "INFO" : check.pass ? "PASS" : "FAIL"}  ${check.target}: ${check.value}`).join("\n");
+  const verdicts = checks
+    .map((check) => `${check.pass === null ? "INFO" : check.pass ? "PASS" : "FAIL"}  ${check.target}: ${check.value}`)
+    .join("\n");
   const runtime = `Measured: the bundled worker under workerd ${versions.workerd} via the Miniflare ${versions.miniflare} API (not wrangler dev); load from autocannon in a separate process over loopback; ${versions.cpu}, ${versions.memory_gib} GiB, Node ${versions.node}.`;
   console.log(`\n${runtime}\n\n${table}\n\n${verdicts}\n`);
 
@@ -310,7 +390,10 @@ function report(versions) {
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${quick ? "quick" : "full"}-${new Date().toISOString().replaceAll(":", "-")}.json`);
   const round_ratios = Object.fromEntries([...roundRatios].map(([key, { label, ratios }]) => [key, { label, ratios }]));
-  writeFileSync(file, JSON.stringify({ mode: quick ? "quick" : "full", seconds_per_scenario: SECONDS, versions, rows, round_ratios, checks }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify({ mode: quick ? "quick" : "full", seconds_per_scenario: SECONDS, versions, rows, round_ratios, checks }, null, 2),
+  );
   console.log(`results: ${path.relative(root, file)}`);
 }
 

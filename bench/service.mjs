@@ -28,7 +28,9 @@ export function bundleWorker() {
 /** Miniflare running the bundled worker; returns { url, mf, dispose }. */
 export async function startService(outdir, { port = 0, inspectorPort } = {}) {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(root, "wrangler.toml"));
-  const apiKeys = JSON.stringify([{ principal: "bench", role: "admin", token_sha256: createHash("sha256").update(BENCH_TOKEN).digest("hex") }]);
+  const apiKeys = JSON.stringify([
+    { principal: "bench", role: "admin", token_sha256: createHash("sha256").update(BENCH_TOKEN).digest("hex") },
+  ]);
   const service = await launch({
     ...workerOptions,
     name: "inventory-ledger",
@@ -98,8 +100,13 @@ export function cpuMillis(pid) {
 
 async function migrateD1(db) {
   const dir = path.join(root, "migrations", "d1");
-  for (const file of readdirSync(dir).filter((name) => name.endsWith(".sql")).sort()) {
-    const statements = readFileSync(path.join(dir, file), "utf8").split("--> statement-breakpoint").map((sql) => sql.trim()).filter(Boolean);
+  for (const file of readdirSync(dir)
+    .filter((name) => name.endsWith(".sql"))
+    .sort()) {
+    const statements = readFileSync(path.join(dir, file), "utf8")
+      .split("--> statement-breakpoint")
+      .map((sql) => sql.trim())
+      .filter(Boolean);
     await db.batch(statements.map((sql) => db.prepare(sql)));
   }
 }

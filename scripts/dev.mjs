@@ -16,7 +16,8 @@ if (!existsSync(".dev.vars")) {
 // Migrate the same local state wrangler dev will use (its --persist-to, when given).
 const args = process.argv.slice(2);
 const persistIndex = args.findIndex((arg) => arg === "--persist-to" || arg.startsWith("--persist-to="));
-const persist = persistIndex === -1 ? [] : args[persistIndex].includes("=") ? [args[persistIndex]] : ["--persist-to", args[persistIndex + 1]];
+const persist =
+  persistIndex === -1 ? [] : args[persistIndex].includes("=") ? [args[persistIndex]] : ["--persist-to", args[persistIndex + 1]];
 const migrated = wrangler(["d1", "migrations", "apply", "inventory-audit", "--local", ...persist]);
 if (migrated.status !== 0) process.exit(migrated.status ?? 1);
 

@@ -10,7 +10,9 @@ if (!base || !product || !token) {
 }
 let after = 0;
 for (;;) {
-  const response = await fetch(`${base}/v1/products/${encodeURIComponent(product)}/transactions?after=${after}&limit=500`, { headers: { authorization: `Bearer ${token}` } });
+  const response = await fetch(`${base}/v1/products/${encodeURIComponent(product)}/transactions?after=${after}&limit=500`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
   if (!response.ok) {
     console.error(`GET failed: ${response.status} ${await response.text()}`);
     process.exit(1);

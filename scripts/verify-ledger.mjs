@@ -18,15 +18,29 @@ const GENESIS = "0".repeat(64);
 function canonical(value) {
   if (value === null || typeof value !== "object") return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  const keys = Object.keys(value).filter((key) => value[key] !== undefined).sort();
+  const keys = Object.keys(value)
+    .filter((key) => value[key] !== undefined)
+    .sort();
   return `{${keys.map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`).join(",")}}`;
 }
 
 function encode(row) {
   return JSON.stringify([
-    "inventory-ledger/row/v1", row.product_id, row.seq, row.id, row.type, row.quantity, row.delta, row.location_id,
-    row.reason, row.created_by, row.actor, row.metadata === null ? null : canonical(row.metadata), row.reservation_id,
-    row.idempotency_key, row.created_at,
+    "inventory-ledger/row/v1",
+    row.product_id,
+    row.seq,
+    row.id,
+    row.type,
+    row.quantity,
+    row.delta,
+    row.location_id,
+    row.reason,
+    row.created_by,
+    row.actor,
+    row.metadata === null ? null : canonical(row.metadata),
+    row.reservation_id,
+    row.idempotency_key,
+    row.created_at,
   ]);
 }
 
@@ -46,7 +60,10 @@ try {
   process.exit(2);
 }
 const rows = [];
-for (const [index, line] of text.split("\n").filter((line) => line.trim() !== "").entries()) {
+for (const [index, line] of text
+  .split("\n")
+  .filter((line) => line.trim() !== "")
+  .entries()) {
   try {
     rows.push(JSON.parse(line));
   } catch {

@@ -6,7 +6,9 @@ import { DurableObject } from "cloudflare:workers";
 export class BareLedger extends DurableObject {
   constructor(ctx, env) {
     super(ctx, env);
-    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS ledger (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, delta INTEGER NOT NULL, created_at TEXT NOT NULL)");
+    ctx.storage.sql.exec(
+      "CREATE TABLE IF NOT EXISTS ledger (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, delta INTEGER NOT NULL, created_at TEXT NOT NULL)",
+    );
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS stock (id INTEGER PRIMARY KEY, on_hand INTEGER NOT NULL)");
     ctx.storage.sql.exec("INSERT OR IGNORE INTO stock (id, on_hand) VALUES (1, 0)");
   }

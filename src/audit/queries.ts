@@ -1,7 +1,7 @@
 // Cross-product audit queries, from D1 only. The listing pages by (created_at, product_id, seq)
 // with an opaque cursor, so pages stay stable while newer rows are exported.
 
-import { and, asc, count, eq, gt, gte, lt, or, sum, type SQL } from "drizzle-orm";
+import { and, asc, count, eq, gt, gte, lt, or, type SQL, sum } from "drizzle-orm";
 import type { AuditDb } from "../d1/db";
 import { fromD1Row, storedRowColumns } from "../d1/rows";
 import { ledgerTransactions } from "../d1/tables";
@@ -83,14 +83,23 @@ export async function summarize(db: AuditDb, filter: Pick<AuditFilter, "from" | 
 }
 
 export function encodeCursor(cursor: AuditCursor): string {
-  return btoa(JSON.stringify([cursor.created_at, cursor.product_id, cursor.seq])).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+  return btoa(JSON.stringify([cursor.created_at, cursor.product_id, cursor.seq]))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replaceAll("=", "");
 }
 
 /** Null when the text is not a cursor this service issued. */
 export function decodeCursor(text: string): AuditCursor | null {
   try {
     const value: unknown = JSON.parse(atob(text.replaceAll("-", "+").replaceAll("_", "/")));
-    if (Array.isArray(value) && value.length === 3 && typeof value[0] === "string" && typeof value[1] === "string" && Number.isSafeInteger(value[2])) {
+    if (
+      Array.isArray(value) &&
+      value.length === 3 &&
+      typeof value[0] === "string" &&
+      typeof value[1] === "string" &&
+      Number.isSafeInteger(value[2])
+    ) {
       return { created_at: value[0], product_id: value[1], seq: value[2] as number };
     }
   } catch {

@@ -1,6 +1,6 @@
 // The D1 handle: the one place the audit database binding becomes a drizzle database.
 
-import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
+import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import { ledgerTransactions, products, runProducts, runs, webhookDeliveries } from "./tables";
 
 export const d1Schema = { products, ledgerTransactions, runs, runProducts, webhookDeliveries };

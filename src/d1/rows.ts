@@ -1,7 +1,7 @@
 // Ledger rows as D1's copy holds them, read back with the stored row's field names, so that
 // they become transactions by the same mapping as the product objects' rows.
 
-import { toTransaction, type StoredRow } from "../ledger/stored-row";
+import { type StoredRow, toTransaction } from "../ledger/stored-row";
 import type { Transaction } from "../ledger/types";
 import { ledgerTransactions as t } from "./tables";
 

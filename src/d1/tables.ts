@@ -105,5 +105,8 @@ export const webhookDeliveries = sqliteTable(
     receivedAt: text("received_at").notNull(),
     updatedAt: text("updated_at").notNull(),
   },
-  (table) => [uniqueIndex("webhook_deliveries_source_id").on(table.sourceId, table.webhookId), index("webhook_deliveries_source_seq").on(table.sourceId, table.deliverySeq)],
+  (table) => [
+    uniqueIndex("webhook_deliveries_source_id").on(table.sourceId, table.webhookId),
+    index("webhook_deliveries_source_seq").on(table.sourceId, table.deliverySeq),
+  ],
 );

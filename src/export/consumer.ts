@@ -2,7 +2,7 @@
 // reconciliation runs. A failing product is retried RUN_PRODUCT_ATTEMPTS_MAX times with backoff,
 // then reported; it never holds up the other products of its message or run.
 
-import { auditDb, type AuditDb } from "../d1/db";
+import { type AuditDb, auditDb } from "../d1/db";
 import { settleBounded } from "../lib/map-bounded";
 import { backoffDelay } from "../lib/retry";
 import {
@@ -16,7 +16,7 @@ import { exportFirstPages, type FirstPageOutcome } from "./export-first-pages";
 import { exportProduct } from "./export-product";
 import type { RunMessage } from "./messages";
 import { reconcileProduct } from "./reconcile-product";
-import { addRowsExported, finishIfComplete, planPage, recordDone, recordOutcome, startRun, type DoneOutcome } from "./runs";
+import { addRowsExported, type DoneOutcome, finishIfComplete, planPage, recordDone, recordOutcome, startRun } from "./runs";
 
 type ProductsMessage = Extract<RunMessage, { kind: "products" }>;
 
@@ -27,7 +27,15 @@ export async function consumeRunMessages(batch: MessageBatch<RunMessage>, env: E
       message.ack();
     } catch (error) {
       // Everything a message does is idempotent, so redelivering the whole message is safe.
-      console.error(JSON.stringify({ level: "error", message: "run message failed; redelivering", kind: message.body.kind, run_id: message.body.run_id, error: String(error) }));
+      console.error(
+        JSON.stringify({
+          level: "error",
+          message: "run message failed; redelivering",
+          kind: message.body.kind,
+          run_id: message.body.run_id,
+          error: String(error),
+        }),
+      );
       message.retry({ delaySeconds: backoffDelay(message.attempts, RUN_MESSAGE_RETRY_BACKOFF_SECONDS) });
     }
   }
@@ -43,8 +51,13 @@ async function handle(body: RunMessage, env: Env): Promise<void> {
     const budget = { rows_left: EXPORT_ROWS_PER_MESSAGE_MAX };
     const done: DoneOutcome[] = [];
     // Every product's first page in one D1 batch; the rest (and any product that failed there) one by one.
-    const firstPages = body.run_kind === "export" ? await exportFirstPages(db, (product_id) => env.PRODUCT_LEDGER.getByName(product_id), body.product_ids, budget) : new Map<string, FirstPageOutcome>();
-    const settled = await settleBounded(body.product_ids, PRODUCT_FANOUT_MAX, (product_id) => runProduct(env, db, body, product_id, budget, done, firstPages.get(product_id)));
+    const firstPages =
+      body.run_kind === "export"
+        ? await exportFirstPages(db, (product_id) => env.PRODUCT_LEDGER.getByName(product_id), body.product_ids, budget)
+        : new Map<string, FirstPageOutcome>();
+    const settled = await settleBounded(body.product_ids, PRODUCT_FANOUT_MAX, (product_id) =>
+      runProduct(env, db, body, product_id, budget, done, firstPages.get(product_id)),
+    );
     // Recorded even when another product threw: their exported rows must be counted once.
     await recordDone(db, body.run_id, done);
     const failed = settled.find((result) => result.status === "rejected");
@@ -55,7 +68,15 @@ async function handle(body: RunMessage, env: Env): Promise<void> {
   if (finished && body.run_kind === "export") await startRun(db, env.EXPORT_QUEUE, "reconciliation", "export", now());
 }
 
-async function runProduct(env: Env, db: AuditDb, body: ProductsMessage, product_id: string, budget: { rows_left: number }, done: DoneOutcome[], firstPage: FirstPageOutcome | undefined): Promise<void> {
+async function runProduct(
+  env: Env,
+  db: AuditDb,
+  body: ProductsMessage,
+  product_id: string,
+  budget: { rows_left: number },
+  done: DoneOutcome[],
+  firstPage: FirstPageOutcome | undefined,
+): Promise<void> {
   const ledger = env.PRODUCT_LEDGER.getByName(product_id);
   const progress = { rows_exported: firstPage?.rows_exported ?? 0 };
   try {
@@ -85,13 +106,25 @@ async function runProduct(env: Env, db: AuditDb, body: ProductsMessage, product_
     progress.rows_exported = 0;
     const attempts = body.attempt + 1;
     const detail = error instanceof Error ? error.message : String(error);
-    console.error(JSON.stringify({ level: "warn", message: `${body.run_kind} of a product failed`, run_id: body.run_id, product_id, attempts, error: detail }));
+    console.error(
+      JSON.stringify({
+        level: "warn",
+        message: `${body.run_kind} of a product failed`,
+        run_id: body.run_id,
+        product_id,
+        attempts,
+        error: detail,
+      }),
+    );
     if (attempts >= RUN_PRODUCT_ATTEMPTS_MAX) {
       await recordOutcome(db, body.run_id, product_id, { status: "failed", error: detail, attempts });
       return;
     }
     await recordOutcome(db, body.run_id, product_id, { status: "retry", error: detail, attempts });
-    await env.EXPORT_QUEUE.send({ ...body, product_ids: [product_id], attempt: attempts }, { delaySeconds: backoffDelay(attempts - 1, RUN_PRODUCT_RETRY_BACKOFF_SECONDS) });
+    await env.EXPORT_QUEUE.send(
+      { ...body, product_ids: [product_id], attempt: attempts },
+      { delaySeconds: backoffDelay(attempts - 1, RUN_PRODUCT_RETRY_BACKOFF_SECONDS) },
+    );
   }
 }
 

@@ -3,19 +3,33 @@
 // for ever: the products it carried that are still queued are recorded as failed, and the run
 // finishes (as failed); a planning step that died fails its run at once.
 
-import { auditDb, type AuditDb } from "../d1/db";
-import { failQueuedProducts, failRun, finishIfComplete } from "./runs";
+import { type AuditDb, auditDb } from "../d1/db";
 import type { RunMessage } from "./messages";
+import { failQueuedProducts, failRun, finishIfComplete } from "./runs";
 
 export async function consumeDeadLetters(batch: MessageBatch<RunMessage>, env: Env): Promise<void> {
   const db = auditDb(env.AUDIT_DB);
   for (const message of batch.messages) {
-    console.error(JSON.stringify({ level: "error", message: "run message dead-lettered after every delivery failed", kind: message.body.kind, run_id: message.body.run_id }));
+    console.error(
+      JSON.stringify({
+        level: "error",
+        message: "run message dead-lettered after every delivery failed",
+        kind: message.body.kind,
+        run_id: message.body.run_id,
+      }),
+    );
     try {
       await settleDeadLetter(db, message.body, new Date().toISOString());
       message.ack();
     } catch (error) {
-      console.error(JSON.stringify({ level: "error", message: "recording a dead-lettered run message failed; retrying", run_id: message.body.run_id, error: String(error) }));
+      console.error(
+        JSON.stringify({
+          level: "error",
+          message: "recording a dead-lettered run message failed; retrying",
+          run_id: message.body.run_id,
+          error: String(error),
+        }),
+      );
       message.retry();
     }
   }

@@ -32,7 +32,12 @@ interface ReadPage {
  * missing from the answer are for exportProduct. Takes rows from the message's `budget` as
  * exportProduct does, and gives back what a product left out did not export.
  */
-export async function exportFirstPages(db: AuditDb, sourceOf: (product_id: string) => ExportSource, product_ids: readonly string[], budget: { rows_left: number }): Promise<Map<string, FirstPageOutcome>> {
+export async function exportFirstPages(
+  db: AuditDb,
+  sourceOf: (product_id: string) => ExportSource,
+  product_ids: readonly string[],
+  budget: { rows_left: number },
+): Promise<Map<string, FirstPageOutcome>> {
   const outcomes = new Map<string, FirstPageOutcome>();
   const read = await settleBounded(product_ids, PRODUCT_FANOUT_MAX, async (product_id): Promise<ReadPage | undefined> => {
     // Taken before the call, because the products' calls run in parallel; given back after.
@@ -59,19 +64,32 @@ export async function exportFirstPages(db: AuditDb, sourceOf: (product_id: strin
   if (withRows.length === 0) return outcomes;
 
   try {
-    await writeLedgerRows(db, withRows.flatMap(({ page }) => page.rows));
+    await writeLedgerRows(
+      db,
+      withRows.flatMap(({ page }) => page.rows),
+    );
   } catch (error) {
     // One product's rows can fail the whole batch: each is retried alone, and its rows are
     // counted against the budget again there.
-    console.error(JSON.stringify({ level: "warn", message: "D1 refused the shared batch of first pages; exporting its products one by one", products: withRows.length, error: String(error) }));
+    console.error(
+      JSON.stringify({
+        level: "warn",
+        message: "D1 refused the shared batch of first pages; exporting its products one by one",
+        products: withRows.length,
+        error: String(error),
+      }),
+    );
     for (const { page } of withRows) budget.rows_left += page.rows.length;
     return outcomes;
   }
 
-  const confirmed = await settleBounded(withRows, PRODUCT_FANOUT_MAX, async ({ product_id, page }) => sourceOf(product_id).confirmExported(page.last_seq));
+  const confirmed = await settleBounded(withRows, PRODUCT_FANOUT_MAX, async ({ product_id, page }) =>
+    sourceOf(product_id).confirmExported(page.last_seq),
+  );
   confirmed.forEach((result, index) => {
     const { product_id, page, limit } = withRows[index]!;
-    if (result.status === "fulfilled") outcomes.set(product_id, { rows_exported: result.value.rows_confirmed, finished: page.rows.length < limit });
+    if (result.status === "fulfilled")
+      outcomes.set(product_id, { rows_exported: result.value.rows_confirmed, finished: page.rows.length < limit });
     else warn("could not confirm its first page", product_id, result.reason);
   });
   return outcomes;
@@ -79,5 +97,7 @@ export async function exportFirstPages(db: AuditDb, sourceOf: (product_id: strin
 
 /** A product left to exportProduct, which retries it and counts its attempts if it fails again. */
 function warn(what: string, product_id: string, error: unknown): void {
-  console.error(JSON.stringify({ level: "warn", message: `export: a product ${what}; exporting it alone`, product_id, error: String(error) }));
+  console.error(
+    JSON.stringify({ level: "warn", message: `export: a product ${what}; exporting it alone`, product_id, error: String(error) }),
+  );
 }

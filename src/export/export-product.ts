@@ -18,7 +18,12 @@ export interface ExportSource {
  * lasts; what is left goes to a follow-up message. `progress.rows_exported` grows page by page,
  * so a failure halfway still reports the rows whose watermark moved.
  */
-export async function exportProduct(db: AuditDb, source: ExportSource, budget: { rows_left: number }, progress: { rows_exported: number }): Promise<{ finished: boolean }> {
+export async function exportProduct(
+  db: AuditDb,
+  source: ExportSource,
+  budget: { rows_left: number },
+  progress: { rows_exported: number },
+): Promise<{ finished: boolean }> {
   while (budget.rows_left > 0) {
     // Take the budget before the call: products of one message run in parallel.
     const limit = Math.min(EXPORT_PAGE_ROWS, budget.rows_left);

@@ -8,7 +8,7 @@ import { fromD1Row, storedRowColumns } from "../d1/rows";
 import { ledgerTransactions } from "../d1/tables";
 import type { ReconcileReport } from "../durable/product-ledger/rpc";
 import { checkChainPage, GENESIS_HASH } from "../ledger/hash-chain";
-import { firstDivergence, type ChunkSummary, type Divergence } from "../ledger/reconcile";
+import { type ChunkSummary, type Divergence, firstDivergence } from "../ledger/reconcile";
 import { ON_HAND_TYPES } from "../ledger/types";
 import { RECONCILE_CHUNK_ROWS, RECONCILE_PAGE_ROWS, RECONCILE_RECOMPUTE_ROWS_MAX } from "../limits";
 
@@ -18,7 +18,10 @@ export interface ProductReconciliation {
 }
 
 const t = ledgerTransactions;
-const onHandTypes = sql.join(ON_HAND_TYPES.map((type) => sql`${type}`), sql`, `);
+const onHandTypes = sql.join(
+  ON_HAND_TYPES.map((type) => sql`${type}`),
+  sql`, `,
+);
 
 export async function reconcileProduct(db: AuditDb, report: ReconcileReport, product_id: string): Promise<ProductReconciliation> {
   // The chain names the exact seq of a missing, altered, inserted or moved row; the chunk sums
@@ -60,7 +63,16 @@ async function chainDivergence(db: AuditDb, report: ReconcileReport, product_id:
     if (broken?.seq != null) return { from_seq: broken.seq, to_seq: broken.seq, detail: "D1's hash chain does not link here" };
   }
   let after_seq = start;
-  let after_hash = start === 0 ? GENESIS_HASH : ((await db.select({ hash: t.hash }).from(t).where(and(eq(t.productId, product_id), eq(t.seq, start))).get())?.hash ?? "");
+  let after_hash =
+    start === 0
+      ? GENESIS_HASH
+      : ((
+          await db
+            .select({ hash: t.hash })
+            .from(t)
+            .where(and(eq(t.productId, product_id), eq(t.seq, start)))
+            .get()
+        )?.hash ?? "");
   while (after_seq < report.watermark_seq) {
     const rows = await db
       .select(storedRowColumns)
@@ -69,14 +81,23 @@ async function chainDivergence(db: AuditDb, report: ReconcileReport, product_id:
       .orderBy(asc(t.seq))
       .limit(RECONCILE_PAGE_ROWS)
       .all();
-    const check = checkChainPage(after_seq, after_hash, rows.map((row) => fromD1Row(product_id, row)));
-    if (check.first_bad_seq !== null) return { from_seq: check.first_bad_seq, to_seq: check.first_bad_seq, detail: "D1's row does not match its hash chain here" };
+    const check = checkChainPage(
+      after_seq,
+      after_hash,
+      rows.map((row) => fromD1Row(product_id, row)),
+    );
+    if (check.first_bad_seq !== null)
+      return { from_seq: check.first_bad_seq, to_seq: check.first_bad_seq, detail: "D1's row does not match its hash chain here" };
     if (rows.length === 0) break;
     after_seq = check.last_seq;
     after_hash = check.last_hash;
   }
   if (after_seq !== report.watermark_seq || after_hash !== report.watermark_hash) {
-    return { from_seq: after_seq + 1, to_seq: report.watermark_seq, detail: "D1's chain does not end at the ledger's hash at the export watermark" };
+    return {
+      from_seq: after_seq + 1,
+      to_seq: report.watermark_seq,
+      detail: "D1's chain does not end at the ledger's hash at the export watermark",
+    };
   }
   return null;
 }

@@ -19,7 +19,13 @@ import type { RunKind, RunMessage } from "./messages";
 
 export type RunTrigger = "cron" | "admin" | "export";
 
-export async function startRun(db: AuditDb, queue: Queue<RunMessage>, run_kind: RunKind, trigger: RunTrigger, now: string): Promise<string> {
+export async function startRun(
+  db: AuditDb,
+  queue: Queue<RunMessage>,
+  run_kind: RunKind,
+  trigger: RunTrigger,
+  now: string,
+): Promise<string> {
   const run_id = `${run_kind === "export" ? "exp" : "rec"}-${crypto.randomUUID()}`;
   await db.insert(runs).values({ runId: run_id, kind: run_kind, trigger, status: "running", planningDone: 0, startedAt: now }).run();
   await queue.send({ kind: "plan", run_kind, run_id, after: null });
@@ -30,7 +36,12 @@ export async function startRun(db: AuditDb, queue: Queue<RunMessage>, run_kind: 
  * Queues the next page of registered products for a run, then the next planning step. Returns
  * true when this step finished the run (its products were all done before planning ended).
  */
-export async function planPage(db: AuditDb, queue: Queue<RunMessage>, message: Extract<RunMessage, { kind: "plan" }>, now: string): Promise<boolean> {
+export async function planPage(
+  db: AuditDb,
+  queue: Queue<RunMessage>,
+  message: Extract<RunMessage, { kind: "plan" }>,
+  now: string,
+): Promise<boolean> {
   const page = await db
     .select({ product_id: products.productId })
     .from(products)
@@ -55,9 +66,18 @@ export async function planPage(db: AuditDb, queue: Queue<RunMessage>, message: E
   const per_message = message.run_kind === "export" ? RUN_PRODUCTS_PER_MESSAGE : RECONCILE_PRODUCTS_PER_MESSAGE;
   const batches: MessageSendRequest<RunMessage>[] = [];
   for (let start = 0; start < product_ids.length; start += per_message) {
-    batches.push({ body: { kind: "products", run_kind: message.run_kind, run_id: message.run_id, product_ids: product_ids.slice(start, start + per_message), attempt: 0 } });
+    batches.push({
+      body: {
+        kind: "products",
+        run_kind: message.run_kind,
+        run_id: message.run_id,
+        product_ids: product_ids.slice(start, start + per_message),
+        attempt: 0,
+      },
+    });
   }
-  for (let start = 0; start < batches.length; start += QUEUE_SEND_BATCH_MESSAGES_MAX) await queue.sendBatch(batches.slice(start, start + QUEUE_SEND_BATCH_MESSAGES_MAX));
+  for (let start = 0; start < batches.length; start += QUEUE_SEND_BATCH_MESSAGES_MAX)
+    await queue.sendBatch(batches.slice(start, start + QUEUE_SEND_BATCH_MESSAGES_MAX));
 
   if (product_ids.length === RUN_PLAN_PAGE_PRODUCTS) {
     await queue.send({ kind: "plan", run_kind: message.run_kind, run_id: message.run_id, after: product_ids[product_ids.length - 1]! });
@@ -82,7 +102,11 @@ export async function recordDone(db: AuditDb, run_id: string, outcomes: readonly
     "UPDATE run_products SET status = 'done', rows_exported = rows_exported + ?, cache_before = ?, cache_after = ?, divergence = ?, error = NULL WHERE run_id = ? AND product_id = ?",
   );
   const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
-  await d1.batch(outcomes.map((o) => update.bind(o.rows_exported ?? 0, json(o.cache_before), json(o.cache_after), json(o.divergence), run_id, o.product_id)));
+  await d1.batch(
+    outcomes.map((o) =>
+      update.bind(o.rows_exported ?? 0, json(o.cache_before), json(o.cache_after), json(o.divergence), run_id, o.product_id),
+    ),
+  );
 }
 
 export async function recordOutcome(db: AuditDb, run_id: string, product_id: string, outcome: ProductOutcome): Promise<void> {
@@ -121,7 +145,11 @@ export async function failQueuedProducts(db: AuditDb, run_id: string, product_id
 
 /** Fails a run whose planning cannot go on (a dead-lettered planning step). */
 export async function failRun(db: AuditDb, run_id: string, now: string): Promise<void> {
-  await db.update(runs).set({ status: "failed", finishedAt: now }).where(and(eq(runs.runId, run_id), eq(runs.status, "running"))).run();
+  await db
+    .update(runs)
+    .set({ status: "failed", finishedAt: now })
+    .where(and(eq(runs.runId, run_id), eq(runs.status, "running")))
+    .run();
 }
 
 /** Adds rows exported so far by a message that hands the rest of a product to a follow-up. */
@@ -209,15 +237,34 @@ export async function listRuns(db: AuditDb, run_kind: RunKind, limit: number): P
 /** The reconciliation findings of a run: rebuilt caches and D1 divergences. */
 export async function readFindings(db: AuditDb, run_id: string) {
   const rows = await db
-    .select({ product_id: runProducts.productId, cache_before: runProducts.cacheBefore, cache_after: runProducts.cacheAfter, divergence: runProducts.divergence })
+    .select({
+      product_id: runProducts.productId,
+      cache_before: runProducts.cacheBefore,
+      cache_after: runProducts.cacheAfter,
+      divergence: runProducts.divergence,
+    })
     .from(runProducts)
-    .where(and(eq(runProducts.runId, run_id), inArray(runProducts.status, ["done", "failed"]), sql`(${runProducts.cacheAfter} IS NOT NULL OR ${runProducts.divergence} IS NOT NULL)`))
+    .where(
+      and(
+        eq(runProducts.runId, run_id),
+        inArray(runProducts.status, ["done", "failed"]),
+        sql`(${runProducts.cacheAfter} IS NOT NULL OR ${runProducts.divergence} IS NOT NULL)`,
+      ),
+    )
     .orderBy(asc(runProducts.productId))
     .limit(RUN_FINDINGS_LISTED_MAX)
     .all();
   return {
-    caches_repaired: rows.filter((row) => row.cache_after !== null).map((row) => ({ product_id: row.product_id, before: JSON.parse(row.cache_before!) as unknown, after: JSON.parse(row.cache_after!) as unknown })),
-    export_divergences: rows.filter((row) => row.divergence !== null).map((row) => ({ product_id: row.product_id, ...(JSON.parse(row.divergence!) as object) })),
+    caches_repaired: rows
+      .filter((row) => row.cache_after !== null)
+      .map((row) => ({
+        product_id: row.product_id,
+        before: JSON.parse(row.cache_before!) as unknown,
+        after: JSON.parse(row.cache_after!) as unknown,
+      })),
+    export_divergences: rows
+      .filter((row) => row.divergence !== null)
+      .map((row) => ({ product_id: row.product_id, ...(JSON.parse(row.divergence!) as object) })),
   };
 }
 

@@ -19,7 +19,11 @@ export function roleAllows(granted: Role, required: Role): boolean {
 const apiKeysSchema = z.array(
   z.strictObject({
     // Becomes created_by on every row the key writes: valid Unicode, like all stored text.
-    principal: z.string().min(1).max(PRINCIPAL_LENGTH_MAX).refine((text) => text.isWellFormed(), { message: "must be valid Unicode" }),
+    principal: z
+      .string()
+      .min(1)
+      .max(PRINCIPAL_LENGTH_MAX)
+      .refine((text) => text.isWellFormed(), { message: "must be valid Unicode" }),
     role: z.enum(ROLES),
     token_sha256: z.string().regex(/^[0-9a-f]{64}$/i),
   }),
@@ -45,9 +49,19 @@ export function apiKeysFrom(raw: unknown): ApiKey[] {
   try {
     const parsed = apiKeysSchema.safeParse(JSON.parse(raw));
     if (parsed.success) {
-      keys = parsed.data.map((key) => ({ principal: key.principal, role: key.role, token_sha256: hexToBytes(key.token_sha256.toLowerCase()) }));
+      keys = parsed.data.map((key) => ({
+        principal: key.principal,
+        role: key.role,
+        token_sha256: hexToBytes(key.token_sha256.toLowerCase()),
+      }));
     } else {
-      console.error(JSON.stringify({ level: "error", message: "API_KEYS is malformed; every request will be refused", issues: parsed.error.issues.length }));
+      console.error(
+        JSON.stringify({
+          level: "error",
+          message: "API_KEYS is malformed; every request will be refused",
+          issues: parsed.error.issues.length,
+        }),
+      );
     }
   } catch {
     console.error(JSON.stringify({ level: "error", message: "API_KEYS is not JSON; every request will be refused" }));

@@ -1,7 +1,8 @@
 // The Hono app: middleware in order, resources mounted under /v1, one error funnel.
+
+import { toErrorResponse } from "./error-response";
 import { authenticate, requireConfiguredKeys } from "./middleware/auth";
 import { requestId } from "./middleware/request-id";
-import { toErrorResponse } from "./error-response";
 import { ProblemError } from "./problem";
 import { createRouter } from "./router";
 import { adminRuns } from "./routes/admin-runs";
@@ -43,7 +44,9 @@ export function createApp() {
     path: "/openapi.json",
     summary: "This document (OpenAPI 3.1)",
     security: [],
-    responses: { 200: { description: "The OpenAPI document of every route", content: { "application/json": { schema: { type: "object" } } } } },
+    responses: {
+      200: { description: "The OpenAPI document of every route", content: { "application/json": { schema: { type: "object" } } } },
+    },
   });
 
   app.notFound(() => {

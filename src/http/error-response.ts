@@ -1,7 +1,7 @@
 // The one place an error becomes a response: the Hono app's onError.
 import { HTTPException } from "hono/http-exception";
 import { WEBHOOK_PROCESSING_LEASE_MS } from "../limits";
-import { ProblemError, problemResponse, type ProblemCode } from "./problem";
+import { type ProblemCode, ProblemError, problemResponse } from "./problem";
 
 /** Headers that a problem code always carries: a 401's challenge, when to come back after a 503. */
 const HEADERS_BY_CODE: Partial<Record<ProblemCode, Record<string, string>>> = {
@@ -18,5 +18,8 @@ export function toErrorResponse(error: Error, request_id: string | undefined): R
   }
   // A bug or an infrastructure failure: log it with the request id, tell the client nothing more.
   console.error(JSON.stringify({ level: "error", request_id, name: error.name, message: error.message, stack: error.stack }));
-  return problemResponse(new ProblemError("internal_error", `Unexpected error. Quote request id ${request_id ?? "unknown"} when reporting it.`).problem, headers);
+  return problemResponse(
+    new ProblemError("internal_error", `Unexpected error. Quote request id ${request_id ?? "unknown"} when reporting it.`).problem,
+    headers,
+  );
 }

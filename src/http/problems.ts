@@ -2,8 +2,8 @@
 // src/ledger/result.ts) becomes an HTTP problem: an exhaustive switch, so a new error in a room
 // does not compile until it has a problem code and a message.
 
-import type { CloseError, CreateError } from "../durable/reservation/rpc";
 import type { StockAtResult } from "../durable/product-ledger/rpc";
+import type { CloseError, CreateError } from "../durable/reservation/rpc";
 import type { LedgerFailure } from "../ledger/failures";
 import { invalidRequest, ProblemError } from "./problem";
 
@@ -15,25 +15,40 @@ export type ServiceError = LedgerFailure | StockAtError | CreateError | CloseErr
 export function problemOf(error: ServiceError): ProblemError {
   switch (error.code) {
     case "insufficient_stock":
-      return new ProblemError("insufficient_stock", `Location ${error.location_id} has ${error.available} available; ${error.requested} requested.`, {
-        location_id: error.location_id,
-        requested: error.requested,
-        available: error.available,
-        stock: error.stock,
-      });
+      return new ProblemError(
+        "insufficient_stock",
+        `Location ${error.location_id} has ${error.available} available; ${error.requested} requested.`,
+        {
+          location_id: error.location_id,
+          requested: error.requested,
+          available: error.available,
+          stock: error.stock,
+        },
+      );
     case "insufficient_reserved":
-      return new ProblemError("insufficient_reserved", `Location ${error.location_id} has ${error.reserved} reserved; ${error.requested} requested.`, {
-        location_id: error.location_id,
-        requested: error.requested,
-        reserved: error.reserved,
-        stock: error.stock,
-      });
+      return new ProblemError(
+        "insufficient_reserved",
+        `Location ${error.location_id} has ${error.reserved} reserved; ${error.requested} requested.`,
+        {
+          location_id: error.location_id,
+          requested: error.requested,
+          reserved: error.reserved,
+          stock: error.stock,
+        },
+      );
     case "version_conflict":
-      return new ProblemError("version_conflict", `Expected version ${error.expected_version}, but the product is at version ${error.current_version}.`, {
-        current_version: error.current_version,
-      });
+      return new ProblemError(
+        "version_conflict",
+        `Expected version ${error.expected_version}, but the product is at version ${error.current_version}.`,
+        {
+          current_version: error.current_version,
+        },
+      );
     case "idempotency_key_reused":
-      return new ProblemError("idempotency_key_reused", "This Idempotency-Key was used for a different request on this product. Use a new key.");
+      return new ProblemError(
+        "idempotency_key_reused",
+        "This Idempotency-Key was used for a different request on this product. Use a new key.",
+      );
     case "limit_exceeded":
       return new ProblemError("limit_exceeded", error.detail);
     case "version_not_reached":
@@ -41,13 +56,20 @@ export function problemOf(error: ServiceError): ProblemError {
     case "reservation_exists":
       return new ProblemError("reservation_exists", `Reservation ${error.reservation_id} already exists under another Idempotency-Key.`);
     case "reservation_key_reused":
-      return new ProblemError("idempotency_key_reused", "This Idempotency-Key created a reservation with a different request. Use a new key.");
+      return new ProblemError(
+        "idempotency_key_reused",
+        "This Idempotency-Key created a reservation with a different request. Use a new key.",
+      );
     case "reservation_lines_short":
-      return new ProblemError("insufficient_stock", `${error.lines.length} line(s) could not be held; nothing is held.`, { lines: error.lines });
+      return new ProblemError("insufficient_stock", `${error.lines.length} line(s) could not be held; nothing is held.`, {
+        lines: error.lines,
+      });
     case "reservation_not_found":
       return new ProblemError("not_found", `No reservation ${error.reservation_id}.`);
     case "reservation_not_active":
-      return new ProblemError("reservation_not_active", `Reservation ${error.reservation_id} is ${error.status}.`, { reservation_status: error.status });
+      return new ProblemError("reservation_not_active", `Reservation ${error.reservation_id} is ${error.status}.`, {
+        reservation_status: error.status,
+      });
   }
 }
 

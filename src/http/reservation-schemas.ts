@@ -1,14 +1,14 @@
 // Request and response schemas of the reservation and batch endpoints.
 import { z } from "@hono/zod-openapi";
+import { duplicateLineIndexes } from "../ledger/reservations";
 import {
   BATCH_ITEMS_MAX,
+  REASON_LENGTH_MAX,
   RESERVATION_LINES_MAX,
   RESERVATION_TTL_SECONDS_DEFAULT,
   RESERVATION_TTL_SECONDS_MAX,
   RESERVATION_TTL_SECONDS_MIN,
-  REASON_LENGTH_MAX,
 } from "../limits";
-import { duplicateLineIndexes } from "../ledger/reservations";
 import { AdjustBody, LocationId, MovementBody, Problem, ProductId, Quantity, Stock, storedText, Transaction } from "./schemas";
 
 export const ReservationId = ProductId.openapi({ example: "checkout-7f3a" });
@@ -20,7 +20,12 @@ export const ReservationBody = z
   .strictObject({
     reservation_id: ReservationId.optional(),
     reason: storedText(REASON_LENGTH_MAX),
-    ttl_seconds: z.number().int().min(RESERVATION_TTL_SECONDS_MIN).max(RESERVATION_TTL_SECONDS_MAX).default(RESERVATION_TTL_SECONDS_DEFAULT),
+    ttl_seconds: z
+      .number()
+      .int()
+      .min(RESERVATION_TTL_SECONDS_MIN)
+      .max(RESERVATION_TTL_SECONDS_MAX)
+      .default(RESERVATION_TTL_SECONDS_DEFAULT),
     lines: z.array(ReservationLineBody).min(1).max(RESERVATION_LINES_MAX),
   })
   .superRefine((body, context) => {
@@ -45,7 +50,10 @@ export const ReservationView = z
   })
   .openapi("Reservation");
 
-const BatchItem = z.discriminatedUnion("type", [MovementBody.extend({ product_id: ProductId }), AdjustBody.extend({ product_id: ProductId })]);
+const BatchItem = z.discriminatedUnion("type", [
+  MovementBody.extend({ product_id: ProductId }),
+  AdjustBody.extend({ product_id: ProductId }),
+]);
 
 export const BatchBody = z.strictObject({ transactions: z.array(BatchItem).min(1).max(BATCH_ITEMS_MAX) }).openapi("BatchRequest");
 export type BatchBody = z.infer<typeof BatchBody>;

@@ -5,9 +5,9 @@ import { DEFAULT_LOCATION_ID, TRANSACTION_TYPES } from "../ledger/types";
 import {
   ACTOR_LENGTH_MAX,
   METADATA_BYTES_MAX,
-  QUERY_INTEGER_DIGITS_MAX,
   QUANTITY_MAX,
   QUANTITY_MIN,
+  QUERY_INTEGER_DIGITS_MAX,
   REASON_LENGTH_MAX,
   TOTAL_MAX,
   TRANSACTIONS_PAGE_LIMIT_DEFAULT,
@@ -36,7 +36,11 @@ export const Quantity = z.number().int().min(QUANTITY_MIN).max(QUANTITY_MAX);
  * the row would no longer match its own hash, so it is refused here.
  */
 export function storedText(length_max: number) {
-  return z.string().min(1).max(length_max).refine((text) => text.isWellFormed(), { message: "must be valid Unicode (an unpaired surrogate is not)" });
+  return z
+    .string()
+    .min(1)
+    .max(length_max)
+    .refine((text) => text.isWellFormed(), { message: "must be valid Unicode (an unpaired surrogate is not)" });
 }
 const Version = z.number().int().min(0).max(TOTAL_MAX);
 
@@ -59,7 +63,9 @@ function hasProtoKey(value: unknown): boolean {
  * consumer of the audit data from meeting one.
  */
 const Metadata = z
-  .custom<Record<string, unknown>>((value) => typeof value === "object" && value !== null && !Array.isArray(value), { message: "must be a JSON object" })
+  .custom<Record<string, unknown>>((value) => typeof value === "object" && value !== null && !Array.isArray(value), {
+    message: "must be a JSON object",
+  })
   .refine((value) => !hasProtoKey(value), { message: 'metadata may not contain a key named "__proto__"' })
   .refine((value) => jsonBytes(value) <= METADATA_BYTES_MAX, {
     message: `metadata must be at most ${METADATA_BYTES_MAX} bytes as JSON`,
@@ -145,9 +151,7 @@ export const StockWithLocations = Stock.extend({
 
 export const WriteResponse = z.object({ transaction: Transaction, stock: Stock }).openapi("TransactionWritten");
 
-export const TransactionPage = z
-  .object({ data: z.array(Transaction), next_after: z.number().int().nullable() })
-  .openapi("TransactionPage");
+export const TransactionPage = z.object({ data: z.array(Transaction), next_after: z.number().int().nullable() }).openapi("TransactionPage");
 
 /**
  * A whole number in a query string, from `min` to `max`. Decimal digits only: z.coerce would
@@ -200,6 +204,9 @@ export const Problem = z
 /** The problem+json responses a route documents, for the OpenAPI document; every route may also answer 500 internal_error. */
 export function problemResponses(...statuses: number[]) {
   return Object.fromEntries(
-    [...statuses, 500].map((status) => [status, { description: "Problem details (RFC 9457)", content: { "application/problem+json": { schema: Problem } } }]),
+    [...statuses, 500].map((status) => [
+      status,
+      { description: "Problem details (RFC 9457)", content: { "application/problem+json": { schema: Problem } } },
+    ]),
   );
 }

@@ -135,7 +135,13 @@ function checkRule(
       return { code: "insufficient_stock", location_id: level.location_id, requested: quantity, available, stock: stock() };
     case "RELEASE":
       if (level.reserved - heldByReservations >= quantity) return null;
-      return { code: "insufficient_reserved", location_id: level.location_id, requested: quantity, reserved: level.reserved - heldByReservations, stock: stock() };
+      return {
+        code: "insufficient_reserved",
+        location_id: level.location_id,
+        requested: quantity,
+        reserved: level.reserved - heldByReservations,
+        stock: stock(),
+      };
     case "ADD":
     case "RETURN":
     case "ADJUST":

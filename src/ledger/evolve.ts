@@ -1,6 +1,6 @@
 // How one ledger row changes the level of its location. Pure: the ledger is the sum of these.
 
-import { ON_HAND_TYPES, type LocationLevel, type TransactionType } from "./types";
+import { type LocationLevel, ON_HAND_TYPES, type TransactionType } from "./types";
 
 export const ZERO_LEVEL = (location_id: string): LocationLevel => ({ location_id, on_hand: 0, reserved: 0 });
 

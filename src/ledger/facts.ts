@@ -56,5 +56,13 @@ export function planFact(op: FactOp, history: FactHistory): FactPlan {
 
 /** The RETURN that undoes an order line's placement: the same quantity and location as its REMOVE. */
 function returnOf(placement: { quantity: number; location_id: string }, reason: string): TransactionRequest {
-  return { type: "RETURN", quantity: placement.quantity, location_id: placement.location_id, reason, actor: null, metadata: null, reservation_id: null };
+  return {
+    type: "RETURN",
+    quantity: placement.quantity,
+    location_id: placement.location_id,
+    reason,
+    actor: null,
+    metadata: null,
+    reservation_id: null,
+  };
 }

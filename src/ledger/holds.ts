@@ -50,7 +50,10 @@ export function planHold(
 ): HoldPlan {
   if (attempt <= fence_attempt) return { kind: "stale_attempt" };
   if (existing.some((hold) => hold.attempt === attempt && hold.status !== "released")) return { kind: "already_held" };
-  return { kind: "reserve", requests: lines.map((line) => ({ ...base, type: "RESERVE", quantity: line.quantity, location_id: line.location_id })) };
+  return {
+    kind: "reserve",
+    requests: lines.map((line) => ({ ...base, type: "RESERVE", quantity: line.quantity, location_id: line.location_id })),
+  };
 }
 
 /**
@@ -61,13 +64,13 @@ export function holdsAttempt(existing: readonly Hold[], attempt: number): boolea
   return existing.some((hold) => hold.attempt === attempt && hold.status === "held");
 }
 
-export type CommitPlan =
-  | { kind: "already_committed" }
-  | { kind: "not_active" }
-  | { kind: "commit"; requests: TransactionRequest[] };
+export type CommitPlan = { kind: "already_committed" } | { kind: "not_active" } | { kind: "commit"; requests: TransactionRequest[] };
 
 /** The sale: RELEASE then REMOVE per held line, both carrying the reservation id. */
-export function planCommit(existing: readonly Hold[], base: Pick<TransactionRequest, "reason" | "actor" | "metadata" | "reservation_id">): CommitPlan {
+export function planCommit(
+  existing: readonly Hold[],
+  base: Pick<TransactionRequest, "reason" | "actor" | "metadata" | "reservation_id">,
+): CommitPlan {
   const held = existing.filter((hold) => hold.status === "held");
   if (held.length === 0) {
     return existing.some((hold) => hold.status === "committed") ? { kind: "already_committed" } : { kind: "not_active" };
@@ -82,7 +85,11 @@ export function planCommit(existing: readonly Hold[], base: Pick<TransactionRequ
 }
 
 /** Gives back every line still held by attempts up to `attempt_max`; nothing held: nothing to do. */
-export function planRelease(existing: readonly Hold[], attempt_max: number, base: Pick<TransactionRequest, "reason" | "actor" | "metadata" | "reservation_id">): TransactionRequest[] {
+export function planRelease(
+  existing: readonly Hold[],
+  attempt_max: number,
+  base: Pick<TransactionRequest, "reason" | "actor" | "metadata" | "reservation_id">,
+): TransactionRequest[] {
   return existing
     .filter((hold) => hold.status === "held" && hold.attempt <= attempt_max)
     .map((hold) => ({ ...base, type: "RELEASE", quantity: hold.quantity, location_id: hold.location_id }));

@@ -32,7 +32,12 @@ export interface Divergence {
  * The first chunk of seqs (up to the watermark) where the copy's sums differ from the ledger's:
  * a missing, extra, altered or moved row changes at least one of them.
  */
-export function firstDivergence(ledger: readonly ChunkSummary[], copy: readonly ChunkSummary[], chunk_rows: number, watermark_seq: number): Divergence | null {
+export function firstDivergence(
+  ledger: readonly ChunkSummary[],
+  copy: readonly ChunkSummary[],
+  chunk_rows: number,
+  watermark_seq: number,
+): Divergence | null {
   const copyByChunk = new Map(copy.map((summary) => [summary.chunk, summary]));
   const chunks = [...new Set([...ledger.map((s) => s.chunk), ...copy.map((s) => s.chunk)])].sort((a, b) => a - b);
   const ledgerByChunk = new Map(ledger.map((summary) => [summary.chunk, summary]));

@@ -35,7 +35,12 @@ export function toLocationStock(level: LocationLevel): LocationStock {
 }
 
 /** Totals summed over locations: how a point-in-time read is built from ledger sums. */
-export function totalsFromLevels(product_id: string, levels: readonly LocationLevel[], version: number, updated_at: string | null): ProductTotals {
+export function totalsFromLevels(
+  product_id: string,
+  levels: readonly LocationLevel[],
+  version: number,
+  updated_at: string | null,
+): ProductTotals {
   let on_hand = 0;
   let reserved = 0;
   let oversold_locations = 0;

@@ -24,8 +24,21 @@ export type StoredRow = {
 
 /** The stored columns, in the order the row encodes them (without product_id, which a product's own database does not store). */
 export const STORED_ROW_COLUMNS = [
-  "seq", "id", "type", "quantity", "delta", "location_id", "reason", "created_by",
-  "actor", "metadata", "reservation_id", "idempotency_key", "created_at", "prev_hash", "hash",
+  "seq",
+  "id",
+  "type",
+  "quantity",
+  "delta",
+  "location_id",
+  "reason",
+  "created_by",
+  "actor",
+  "metadata",
+  "reservation_id",
+  "idempotency_key",
+  "created_at",
+  "prev_hash",
+  "hash",
 ] as const satisfies readonly (keyof StoredRow)[];
 
 /**

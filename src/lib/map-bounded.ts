@@ -15,7 +15,11 @@ export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (
 }
 
 /** Like Promise.allSettled over mapBounded: one failing call never hides the others' results. */
-export function settleBounded<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+export function settleBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<PromiseSettledResult<R>[]> {
   return mapBounded(items, limit, (item, index) =>
     fn(item, index).then(
       (value): PromiseSettledResult<R> => ({ status: "fulfilled", value }),

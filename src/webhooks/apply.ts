@@ -27,11 +27,14 @@ export async function applyFacts(env: Env, source_id: string, ops: readonly Fact
     byProduct.set(op.product_id, [...(byProduct.get(op.product_id) ?? []), index]);
   });
   const groups = [...byProduct];
-  const settled = await settleBounded(groups, PRODUCT_FANOUT_MAX, async ([product_id, indexes]): Promise<FactResult[]> =>
-    await env.PRODUCT_LEDGER.getByName(product_id).applyFacts(
-      principalOf(source_id),
-      indexes.map((index) => ops[index]!),
-    ),
+  const settled = await settleBounded(
+    groups,
+    PRODUCT_FANOUT_MAX,
+    async ([product_id, indexes]): Promise<FactResult[]> =>
+      await env.PRODUCT_LEDGER.getByName(product_id).applyFacts(
+        principalOf(source_id),
+        indexes.map((index) => ops[index]!),
+      ),
   );
 
   const results: FactLine[] = new Array(ops.length);
@@ -40,10 +43,13 @@ export async function applyFacts(env: Env, source_id: string, ops: readonly Fact
     const outcome = settled[group]!;
     if (outcome.status === "rejected") {
       ok = false;
-      console.error(JSON.stringify({ level: "error", message: "webhook: product object failed", source_id, product_id, error: String(outcome.reason) }));
+      console.error(
+        JSON.stringify({ level: "error", message: "webhook: product object failed", source_id, product_id, error: String(outcome.reason) }),
+      );
     }
     indexes.forEach((index, position) => {
-      results[index] = outcome.status === "fulfilled" ? lineOf(outcome.value[position]!) : { product_id, key: ops[index]!.key, status: "unavailable" };
+      results[index] =
+        outcome.status === "fulfilled" ? lineOf(outcome.value[position]!) : { product_id, key: ops[index]!.key, status: "unavailable" };
     });
   });
   return { ok, results };

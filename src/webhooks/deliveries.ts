@@ -1,8 +1,13 @@
 // The delivery log in D1: claim a delivery before applying it, record how it ended, list it.
-import { and, desc, eq, lt, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import type { AuditDb } from "../d1/db";
 import { webhookDeliveries } from "../d1/tables";
-import { WEBHOOK_IN_PROGRESS_POLL_MAX_MS, WEBHOOK_IN_PROGRESS_POLL_MS, WEBHOOK_IN_PROGRESS_WAIT_MS, WEBHOOK_PROCESSING_LEASE_MS } from "../limits";
+import {
+  WEBHOOK_IN_PROGRESS_POLL_MAX_MS,
+  WEBHOOK_IN_PROGRESS_POLL_MS,
+  WEBHOOK_IN_PROGRESS_WAIT_MS,
+  WEBHOOK_PROCESSING_LEASE_MS,
+} from "../limits";
 
 export type DeliveryStatus = "processing" | "applied" | "ignored" | "rejected" | "failed";
 
@@ -36,7 +41,10 @@ export async function claimDelivery(db: AuditDb, source_id: string, webhook_id: 
         setWhere: sql`${webhookDeliveries.status} NOT IN ('applied', 'ignored') AND (${webhookDeliveries.status} <> 'processing' OR ${webhookDeliveries.updatedAt} < ${leaseStartedBefore(now)})`,
       })
       .returning({ attempts: webhookDeliveries.attempts }),
-    db.select().from(webhookDeliveries).where(and(eq(webhookDeliveries.sourceId, source_id), eq(webhookDeliveries.webhookId, webhook_id))),
+    db
+      .select()
+      .from(webhookDeliveries)
+      .where(and(eq(webhookDeliveries.sourceId, source_id), eq(webhookDeliveries.webhookId, webhook_id))),
   ]);
   if (claimed[0] !== undefined) return { kind: "apply", attempt: claimed[0].attempts };
   const row = existing[0];
@@ -52,7 +60,11 @@ export async function claimDelivery(db: AuditDb, source_id: string, webhook_id: 
 export async function claimOrWait(db: AuditDb, source_id: string, webhook_id: string, type: string): Promise<Claim> {
   const deadline = Date.now() + WEBHOOK_IN_PROGRESS_WAIT_MS;
   let claim = await claimDelivery(db, source_id, webhook_id, type, new Date().toISOString());
-  for (let pause = WEBHOOK_IN_PROGRESS_POLL_MS; claim.kind === "in_progress" && Date.now() < deadline; pause = Math.min(2 * pause, WEBHOOK_IN_PROGRESS_POLL_MAX_MS)) {
+  for (
+    let pause = WEBHOOK_IN_PROGRESS_POLL_MS;
+    claim.kind === "in_progress" && Date.now() < deadline;
+    pause = Math.min(2 * pause, WEBHOOK_IN_PROGRESS_POLL_MAX_MS)
+  ) {
     await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(0, deadline - Date.now()))));
     const row = await readDelivery(db, source_id, webhook_id);
     if (row !== undefined && FINAL.includes(row.status)) return done(row);
@@ -91,11 +103,20 @@ export async function renewLease(db: AuditDb, held: HeldDelivery): Promise<boole
 }
 
 export async function readDelivery(db: AuditDb, source_id: string, webhook_id: string) {
-  return await db.select().from(webhookDeliveries).where(and(eq(webhookDeliveries.sourceId, source_id), eq(webhookDeliveries.webhookId, webhook_id))).get();
+  return await db
+    .select()
+    .from(webhookDeliveries)
+    .where(and(eq(webhookDeliveries.sourceId, source_id), eq(webhookDeliveries.webhookId, webhook_id)))
+    .get();
 }
 
 function heldBy(held: HeldDelivery): SQL | undefined {
-  return and(eq(webhookDeliveries.sourceId, held.source_id), eq(webhookDeliveries.webhookId, held.webhook_id), eq(webhookDeliveries.status, "processing"), eq(webhookDeliveries.attempts, held.attempt));
+  return and(
+    eq(webhookDeliveries.sourceId, held.source_id),
+    eq(webhookDeliveries.webhookId, held.webhook_id),
+    eq(webhookDeliveries.status, "processing"),
+    eq(webhookDeliveries.attempts, held.attempt),
+  );
 }
 
 function leaseStartedBefore(now: string): string {

@@ -18,11 +18,18 @@ const Lines = z
   .array(Line)
   .min(1)
   .max(WEBHOOK_LINES_MAX)
-  .refine((lines) => new Set(lines.map((line) => line.line_id)).size === lines.length, { message: "line_id must be unique within the event" });
+  .refine((lines) => new Set(lines.map((line) => line.line_id)).size === lines.length, {
+    message: "line_id must be unique within the event",
+  });
 
 export const EVENT_SCHEMAS = {
   "stock.received": z.strictObject({ product_id: ProductId, quantity: Quantity, reference: BusinessId, location_id: LocationId }),
-  "stock.counted": z.strictObject({ product_id: ProductId, on_hand: z.number().int().min(0).max(TOTAL_MAX), reference: BusinessId, location_id: LocationId }),
+  "stock.counted": z.strictObject({
+    product_id: ProductId,
+    on_hand: z.number().int().min(0).max(TOTAL_MAX),
+    reference: BusinessId,
+    location_id: LocationId,
+  }),
   "order.placed": z.strictObject({ order_id: BusinessId, lines: Lines }),
   "order.cancelled": z.strictObject({ order_id: BusinessId, lines: Lines }),
   "return.received": z.strictObject({ return_id: BusinessId, lines: Lines }),
@@ -45,12 +52,26 @@ export function operationsFor<T extends EventType>(type: T, data: EventData<T>):
     case "stock.received": {
       const d = data as EventData<"stock.received">;
       const location_id = d.location_id ?? DEFAULT_LOCATION_ID;
-      return [{ kind: "record", product_id: d.product_id, key: `received:${d.reference}:${d.product_id}:${location_id}`, request: request("ADD", d.quantity, location_id, `received:${d.reference}`) }];
+      return [
+        {
+          kind: "record",
+          product_id: d.product_id,
+          key: `received:${d.reference}:${d.product_id}:${location_id}`,
+          request: request("ADD", d.quantity, location_id, `received:${d.reference}`),
+        },
+      ];
     }
     case "stock.counted": {
       const d = data as EventData<"stock.counted">;
       const location_id = d.location_id ?? DEFAULT_LOCATION_ID;
-      return [{ kind: "record", product_id: d.product_id, key: `counted:${d.reference}:${d.product_id}:${location_id}`, request: request("ADJUST", d.on_hand, location_id, `counted:${d.reference}`) }];
+      return [
+        {
+          kind: "record",
+          product_id: d.product_id,
+          key: `counted:${d.reference}:${d.product_id}:${location_id}`,
+          request: request("ADJUST", d.on_hand, location_id, `counted:${d.reference}`),
+        },
+      ];
     }
     case "order.placed": {
       const d = data as EventData<"order.placed">;

@@ -16,9 +16,15 @@ export interface SignedHeaders {
  * and some v1 signature matches some key. Every key and entry is checked, each by the
  * platform's HMAC verify, which compares in constant time.
  */
-export async function verifySignature(keys: readonly Uint8Array[], headers: SignedHeaders, body: Uint8Array, now_seconds: number): Promise<boolean> {
+export async function verifySignature(
+  keys: readonly Uint8Array[],
+  headers: SignedHeaders,
+  body: Uint8Array,
+  now_seconds: number,
+): Promise<boolean> {
   const { id, timestamp, signature } = headers;
-  if (id === undefined || id.length === 0 || id.length > WEBHOOK_ID_LENGTH_MAX || timestamp === undefined || signature === undefined) return false;
+  if (id === undefined || id.length === 0 || id.length > WEBHOOK_ID_LENGTH_MAX || timestamp === undefined || signature === undefined)
+    return false;
   if (!/^\d{1,12}$/.test(timestamp) || Math.abs(now_seconds - Number(timestamp)) > WEBHOOK_TIMESTAMP_TOLERANCE_SECONDS) return false;
 
   const candidates = signature

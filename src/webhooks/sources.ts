@@ -12,7 +12,10 @@ export const SOURCE_ID_PATTERN = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,${WEBH
 const sourcesSchema = z.array(
   z.strictObject({
     id: z.string().regex(SOURCE_ID_PATTERN),
-    secrets: z.array(z.string().regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/)).min(1).max(WEBHOOK_SECRETS_PER_SOURCE_MAX),
+    secrets: z
+      .array(z.string().regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/))
+      .min(1)
+      .max(WEBHOOK_SECRETS_PER_SOURCE_MAX),
   }),
 );
 
@@ -32,7 +35,12 @@ export function webhookSourcesFrom(raw: unknown): Map<string, WebhookSource> {
   try {
     const parsed = sourcesSchema.safeParse(JSON.parse(raw));
     if (parsed.success) {
-      sources = new Map(parsed.data.map((source) => [source.id, { id: source.id, keys: source.secrets.map((secret) => base64ToBytes(secret.slice("whsec_".length))) }]));
+      sources = new Map(
+        parsed.data.map((source) => [
+          source.id,
+          { id: source.id, keys: source.secrets.map((secret) => base64ToBytes(secret.slice("whsec_".length))) },
+        ]),
+      );
     } else {
       console.error(JSON.stringify({ level: "error", message: "WEBHOOK_SOURCES is malformed; every webhook will be refused" }));
     }

@@ -9,7 +9,10 @@ import { waitFor } from "./wait";
 /** Appends `count` rows (ADD 1 each, reason r-<n>) straight through the object's RPC. */
 export async function fillLedger(product_id: string, count: number, reason = (n: number) => `r-${n}`): Promise<void> {
   const commands = Array.from({ length: count }, (_, n) =>
-    directCommand([{ type: "ADD", quantity: 1, location_id: "default", reason: reason(n), actor: null, metadata: null, reservation_id: null }], `fill-${n}`),
+    directCommand(
+      [{ type: "ADD", quantity: 1, location_id: "default", reason: reason(n), actor: null, metadata: null, reservation_id: null }],
+      `fill-${n}`,
+    ),
   );
   for (let start = 0; start < commands.length; start += 250) {
     const results = await ledgerStub(product_id).writeEach(commands.slice(start, start + 250));
@@ -47,10 +50,14 @@ export async function readExport(run_id: string): Promise<RunView> {
 
 export async function waitRunFinished(path: string, timeout_ms = 30_000): Promise<Record<string, unknown> & { status: string }> {
   let last: Record<string, unknown> & { status: string } = { status: "unknown" };
-  await waitFor(async () => {
-    last = (await (await call("GET", path)).json()) as typeof last;
-    return last.status === "succeeded" || last.status === "failed";
-  }, timeout_ms, 100);
+  await waitFor(
+    async () => {
+      last = (await (await call("GET", path)).json()) as typeof last;
+      return last.status === "succeeded" || last.status === "failed";
+    },
+    timeout_ms,
+    100,
+  );
   return last;
 }
 
@@ -60,7 +67,9 @@ export async function exportToEnd(): Promise<RunView> {
 }
 
 export async function d1Rows(product_id: string): Promise<{ seq: number; type: string; delta: number; reason: string }[]> {
-  const result = await env.AUDIT_DB.prepare("SELECT seq, type, delta, reason FROM ledger_transactions WHERE product_id = ? ORDER BY seq").bind(product_id).all();
+  const result = await env.AUDIT_DB.prepare("SELECT seq, type, delta, reason FROM ledger_transactions WHERE product_id = ? ORDER BY seq")
+    .bind(product_id)
+    .all();
   return result.results as { seq: number; type: string; delta: number; reason: string }[];
 }
 

@@ -46,7 +46,11 @@ export interface TransactionInput {
   expected_version?: number;
 }
 
-export function postTransaction(product_id: string, input: TransactionInput, options: { key?: string; role?: TestRole; headers?: Record<string, string> } = {}) {
+export function postTransaction(
+  product_id: string,
+  input: TransactionInput,
+  options: { key?: string; role?: TestRole; headers?: Record<string, string> } = {},
+) {
   return call("POST", `/v1/products/${encodeURIComponent(product_id)}/transactions`, {
     role: options.role ?? "writer",
     headers: { "idempotency-key": options.key ?? freshKey(), ...options.headers },
@@ -56,7 +60,18 @@ export function postTransaction(product_id: string, input: TransactionInput, opt
 
 export async function getStock(product_id: string, query = "") {
   const response = await call("GET", `/v1/products/${encodeURIComponent(product_id)}/stock${query}`, { role: "reader" });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> & { on_hand: number; reserved: number; available: number; version: number; oversold: boolean; locations: { location_id: string; on_hand: number; reserved: number; available: number }[] }, response };
+  return {
+    status: response.status,
+    body: (await response.json()) as Record<string, unknown> & {
+      on_hand: number;
+      reserved: number;
+      available: number;
+      version: number;
+      oversold: boolean;
+      locations: { location_id: string; on_hand: number; reserved: number; available: number }[];
+    },
+    response,
+  };
 }
 
 /** A product's stock, asserting the read answered 200. */

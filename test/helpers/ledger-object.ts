@@ -13,7 +13,13 @@ export function ledgerStub(product_id: string) {
  * `key_prefix`, principal test-writer. For tests of what the object stores, not of the API.
  */
 export function directCommand(requests: TransactionRequest[], key_prefix = "direct"): WriteCommand {
-  return { idempotency_key: `${key_prefix}-${crypto.randomUUID()}`, principal: "test-writer", expected_version: null, is_fact: false, requests };
+  return {
+    idempotency_key: `${key_prefix}-${crypto.randomUUID()}`,
+    principal: "test-writer",
+    expected_version: null,
+    is_fact: false,
+    requests,
+  };
 }
 
 export interface RawState {
@@ -28,10 +34,18 @@ export function rawState(product_id: string): Promise<RawState> {
   return runInDurableObject<ProductLedger, RawState>(ledgerStub(product_id), (_instance, state) => {
     const sql = state.storage.sql;
     return {
-      rows: sql.exec("SELECT seq, type, delta, location_id, idempotency_key FROM ledger_rows ORDER BY seq").toArray() as unknown as RawState["rows"],
-      levels: sql.exec("SELECT location_id, on_hand, reserved FROM location_stock ORDER BY location_id").toArray() as unknown as RawState["levels"],
-      totals: (sql.exec("SELECT on_hand, reserved, version, oversold_locations FROM product_stock").toArray()[0] ?? null) as RawState["totals"],
-      keys: sql.exec("SELECT key FROM idempotency_keys ORDER BY key").toArray().map((row) => String(row.key)),
+      rows: sql
+        .exec("SELECT seq, type, delta, location_id, idempotency_key FROM ledger_rows ORDER BY seq")
+        .toArray() as unknown as RawState["rows"],
+      levels: sql
+        .exec("SELECT location_id, on_hand, reserved FROM location_stock ORDER BY location_id")
+        .toArray() as unknown as RawState["levels"],
+      totals: (sql.exec("SELECT on_hand, reserved, version, oversold_locations FROM product_stock").toArray()[0] ??
+        null) as RawState["totals"],
+      keys: sql
+        .exec("SELECT key FROM idempotency_keys ORDER BY key")
+        .toArray()
+        .map((row) => String(row.key)),
     };
   });
 }

@@ -11,7 +11,10 @@ export interface LineInput {
   location_id?: string;
 }
 
-export function createReservation(body: { reservation_id?: string; reason?: string; ttl_seconds?: number; lines: LineInput[] }, key = freshKey()) {
+export function createReservation(
+  body: { reservation_id?: string; reason?: string; ttl_seconds?: number; lines: LineInput[] },
+  key = freshKey(),
+) {
   return call("POST", "/v1/reservations", { role: "writer", headers: { "idempotency-key": key }, body: { reason: "checkout", ...body } });
 }
 

@@ -31,7 +31,12 @@ export async function sendWebhook(event: unknown, options: SendOptions): Promise
   return exports.default.fetch(
     new Request(`${BASE}/v1/webhooks/${options.source ?? "test-oms"}`, {
       method: "POST",
-      headers: { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": signature },
+      headers: {
+        "content-type": "application/json",
+        "webhook-id": id,
+        "webhook-timestamp": String(timestamp),
+        "webhook-signature": signature,
+      },
       body: sent,
     }),
   );

@@ -2,10 +2,10 @@
 // input order, order within one product, per-item idempotency under the batch key, roles.
 // Storage is shared by the tests of this file, so every test uses its own product ids and keys.
 import { describe, expect, it } from "vitest";
-import type { TestRole } from "../helpers/tokens";
 import { call, freshKey, freshProductId, historyRows, postTransaction, stockOf } from "../helpers/http";
 import { rawState, sumsFromRows } from "../helpers/ledger-object";
-import { expectProblem, RFC3339_MS, UUID, type Problem, type Stock, type Transaction } from "../helpers/wire";
+import type { TestRole } from "../helpers/tokens";
+import { expectProblem, type Problem, RFC3339_MS, type Stock, type Transaction, UUID } from "../helpers/wire";
 
 interface ItemResult {
   index: number;
@@ -27,7 +27,6 @@ interface BatchItem {
   expected_version?: number;
   [field: string]: unknown;
 }
-
 
 function postBatch(items: BatchItem[], options: { key?: string | null; role?: TestRole } = {}): Promise<Response> {
   const key = options.key === undefined ? freshKey() : options.key;
@@ -107,7 +106,15 @@ describe("applying a batch", () => {
       hash: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
     expect(results[0]!.stock).toMatchObject({ product_id: a, on_hand: 10, reserved: 0, available: 10, version: 1, oversold: false });
-    expect(results[1]!.transaction).toMatchObject({ product_id: b, seq: 1, type: "ADD", location_id: "north", actor: "user-7", metadata: { channel: "wms" }, created_by: "test-writer" });
+    expect(results[1]!.transaction).toMatchObject({
+      product_id: b,
+      seq: 1,
+      type: "ADD",
+      location_id: "north",
+      actor: "user-7",
+      metadata: { channel: "wms" },
+      created_by: "test-writer",
+    });
     expect(results[1]!.stock).toMatchObject({ product_id: b, on_hand: 4, version: 1 });
     expect(results[2]!.transaction).toMatchObject({ product_id: c, type: "RETURN", delta: 2 });
     expect(results[3]!.transaction).toMatchObject({ product_id: a, seq: 2, type: "RESERVE", quantity: 3, delta: -3 });
@@ -415,7 +422,10 @@ describe("validating a batch", () => {
 
   it("accepts exactly 500 items and applies them all", async () => {
     const products = Array.from({ length: 5 }, () => freshProductId());
-    const items = Array.from({ length: 500 }, (_, i): BatchItem => ({ product_id: products[i % 5]!, type: "ADD", quantity: 1, reason: "r" }));
+    const items = Array.from(
+      { length: 500 },
+      (_, i): BatchItem => ({ product_id: products[i % 5]!, type: "ADD", quantity: 1, reason: "r" }),
+    );
     const results = await batch(items);
     expect(results.every((result) => result.status === 201)).toBe(true);
     for (const product of products) expect(await stockOf(product)).toMatchObject({ on_hand: 100, version: 100 });
@@ -423,13 +433,20 @@ describe("validating a batch", () => {
 
   it("answers 400 idempotency_key_required without an Idempotency-Key, applying nothing", async () => {
     const product = freshProductId();
-    await expectProblem(await postBatch([{ product_id: product, type: "ADD", quantity: 1 }], { key: null }), 400, "idempotency_key_required");
+    await expectProblem(
+      await postBatch([{ product_id: product, type: "ADD", quantity: 1 }], { key: null }),
+      400,
+      "idempotency_key_required",
+    );
     expect(await stockOf(product)).toMatchObject({ version: 0 });
   });
 
   it("answers 413 payload_too_large for a body over 64 KiB", async () => {
     const product = freshProductId();
-    const items = Array.from({ length: 400 }, (): BatchItem => ({ product_id: product, type: "ADD", quantity: 1, reason: "r".repeat(180) }));
+    const items = Array.from(
+      { length: 400 },
+      (): BatchItem => ({ product_id: product, type: "ADD", quantity: 1, reason: "r".repeat(180) }),
+    );
     await expectProblem(await postBatch(items), 413, "payload_too_large");
     expect(await stockOf(product)).toMatchObject({ version: 0 });
   });

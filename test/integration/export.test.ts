@@ -27,13 +27,17 @@ describe("the product registry", () => {
   });
 
   it("still registers a product created while D1 refuses the registry write, by retrying from its alarm", async () => {
-    await env.AUDIT_DB.exec("CREATE TRIGGER registry_down BEFORE INSERT ON products BEGIN SELECT RAISE(ABORT, 'registry unavailable'); END");
+    await env.AUDIT_DB.exec(
+      "CREATE TRIGGER registry_down BEFORE INSERT ON products BEGIN SELECT RAISE(ABORT, 'registry unavailable'); END",
+    );
     const product = freshProductId("reg-retry");
     try {
       await postTransaction(product, { type: "ADD", quantity: 1 });
       await waitFor(
         async () =>
-          (await runInDurableObject<ProductLedger, number>(ledgerStub(product), (_i, state) => Number(state.storage.sql.exec("SELECT registration_attempts AS n FROM export_state").one().n))) >= 1,
+          (await runInDurableObject<ProductLedger, number>(ledgerStub(product), (_i, state) =>
+            Number(state.storage.sql.exec("SELECT registration_attempts AS n FROM export_state").one().n),
+          )) >= 1,
       );
     } finally {
       await env.AUDIT_DB.exec("DROP TRIGGER registry_down");
@@ -97,16 +101,34 @@ describe("the export", () => {
       lines: "one\ntwo\r\n\tthree",
       control: "\u0001\u001f",
       nested: { z: [1, 2.5, -3, true, false, null, { deep: "ü", empty: [] }], a: {} },
-      "key \"with\" quotes": "",
+      'key "with" quotes': "",
     };
-    expect((await postTransaction(product, { type: "ADD", quantity: 10, actor: "Zoë ☕", reason: 'po "7" \\ café\n東京', metadata })).status).toBe(201);
+    expect(
+      (await postTransaction(product, { type: "ADD", quantity: 10, actor: "Zoë ☕", reason: 'po "7" \\ café\n東京', metadata })).status,
+    ).toBe(201);
     expect((await postTransaction(product, { type: "REMOVE", quantity: 2 })).status).toBe(201);
-    expect((await postTransaction(product, { type: "ADJUST", on_hand: 5, location_id: "north", actor: "bob", metadata: { count: { by: "Zoë", bins: [[1, 2], [3]] } } })).status).toBe(201);
+    expect(
+      (
+        await postTransaction(product, {
+          type: "ADJUST",
+          on_hand: 5,
+          location_id: "north",
+          actor: "bob",
+          metadata: { count: { by: "Zoë", bins: [[1, 2], [3]] } },
+        })
+      ).status,
+    ).toBe(201);
     // Rows that carry a reservation_id, two in one command, straight through the object's RPC (the
     // reservation service is not what is under test here).
     const reservation_id = `res-${crypto.randomUUID()}`;
     const reservationRequest = { location_id: "default", reason: "hold", actor: null, metadata: null, reservation_id } as const;
-    const command = directCommand([{ type: "RESERVE", quantity: 3, ...reservationRequest }, { type: "RELEASE", quantity: 1, ...reservationRequest, metadata: { why: "line\n2 ✓" } }], "json");
+    const command = directCommand(
+      [
+        { type: "RESERVE", quantity: 3, ...reservationRequest },
+        { type: "RELEASE", quantity: 1, ...reservationRequest, metadata: { why: "line\n2 ✓" } },
+      ],
+      "json",
+    );
     expect((await ledgerStub(product).write(command)).ok).toBe(true);
     await waitRegistered(product);
     const run = await exportToEnd();
@@ -114,10 +136,32 @@ describe("the export", () => {
     expect(await watermarkOf(product)).toBe(5);
 
     // Every column with its SQLite type, read the same way on both sides.
-    const columns = ["seq", "id", "type", "quantity", "delta", "location_id", "reason", "created_by", "actor", "metadata", "reservation_id", "idempotency_key", "created_at", "prev_hash", "hash"];
+    const columns = [
+      "seq",
+      "id",
+      "type",
+      "quantity",
+      "delta",
+      "location_id",
+      "reason",
+      "created_by",
+      "actor",
+      "metadata",
+      "reservation_id",
+      "idempotency_key",
+      "created_at",
+      "prev_hash",
+      "hash",
+    ];
     const select = columns.flatMap((column) => [column, `typeof(${column}) AS ${column}_type`]).join(", ");
-    const ledger = await runInDurableObject<ProductLedger, Record<string, unknown>[]>(ledgerStub(product), (_i, state) => state.storage.sql.exec(`SELECT ${select} FROM ledger_rows ORDER BY seq`).toArray());
-    const d1 = (await env.AUDIT_DB.prepare(`SELECT product_id, ${select} FROM ledger_transactions WHERE product_id = ? ORDER BY seq`).bind(product).all()).results;
+    const ledger = await runInDurableObject<ProductLedger, Record<string, unknown>[]>(ledgerStub(product), (_i, state) =>
+      state.storage.sql.exec(`SELECT ${select} FROM ledger_rows ORDER BY seq`).toArray(),
+    );
+    const d1 = (
+      await env.AUDIT_DB.prepare(`SELECT product_id, ${select} FROM ledger_transactions WHERE product_id = ? ORDER BY seq`)
+        .bind(product)
+        .all()
+    ).results;
     expect(d1.map((row) => row.product_id)).toEqual([product, product, product, product, product]);
     expect(d1.map(({ product_id: _, ...row }) => row)).toEqual(ledger);
 
@@ -155,8 +199,20 @@ describe("the export", () => {
       state.storage.sql.exec("UPDATE export_state SET watermark_seq = 2");
     });
     // The same product message twice, as a redelivering queue would do.
-    await env.EXPORT_QUEUE.send({ kind: "products", run_kind: "export", run_id: "exp-00000000-0000-0000-0000-000000000000", product_ids: [product], attempt: 0 });
-    await env.EXPORT_QUEUE.send({ kind: "products", run_kind: "export", run_id: "exp-00000000-0000-0000-0000-000000000000", product_ids: [product], attempt: 0 });
+    await env.EXPORT_QUEUE.send({
+      kind: "products",
+      run_kind: "export",
+      run_id: "exp-00000000-0000-0000-0000-000000000000",
+      product_ids: [product],
+      attempt: 0,
+    });
+    await env.EXPORT_QUEUE.send({
+      kind: "products",
+      run_kind: "export",
+      run_id: "exp-00000000-0000-0000-0000-000000000000",
+      product_ids: [product],
+      attempt: 0,
+    });
     await waitFor(async () => (await watermarkOf(product)) === 7);
     const run = await exportToEnd();
     expect(run.status).toBe("succeeded");
@@ -215,14 +271,23 @@ describe("the audit API", () => {
     await postTransaction(b, { type: "ADD", quantity: 10, reason: "po-1" }, { role: "admin" });
     await postTransaction(a, { type: "REMOVE", quantity: 2, reason: "order-1001" });
     await postTransaction(b, { type: "REMOVE", quantity: 3, reason: "order-1001" });
-    const reservation = await createReservation({ lines: [{ product_id: a, quantity: 1 }, { product_id: b, quantity: 1 }] });
+    const reservation = await createReservation({
+      lines: [
+        { product_id: a, quantity: 1 },
+        { product_id: b, quantity: 1 },
+      ],
+    });
     const { id: reservation_id } = (await reservation.json()) as { id: string };
     await closeReservation(reservation_id, "commit");
     await waitRegistered(a, b);
     await exportToEnd();
 
     const list = async (query: string) =>
-      (await (await call("GET", `/v1/audit/transactions?${query}`)).json()) as { data: { product_id: string; seq: number; reason: string; type: string; created_by: string }[]; next_after: string | null; exported_through: string | null };
+      (await (await call("GET", `/v1/audit/transactions?${query}`)).json()) as {
+        data: { product_id: string; seq: number; reason: string; type: string; created_by: string }[];
+        next_after: string | null;
+        exported_through: string | null;
+      };
 
     const orders = await list(`reason=order-1001`);
     expect(orders.data.filter((row) => row.product_id === a || row.product_id === b).map((row) => [row.product_id, row.type])).toEqual([
@@ -262,7 +327,9 @@ describe("the audit API", () => {
     await waitRegistered(product);
     await exportToEnd();
 
-    const summary = (await (await call("GET", "/v1/audit/summary?group_by=product_id")).json()) as { data: { key: string; transactions: number; delta_sum: number }[] };
+    const summary = (await (await call("GET", "/v1/audit/summary?group_by=product_id")).json()) as {
+      data: { key: string; transactions: number; delta_sum: number }[];
+    };
     const mine = summary.data.find((row) => row.key === product)!;
     const { body } = await getStock(product);
     const raw = await rawState(product);
@@ -304,7 +371,9 @@ describe("reconciliation", () => {
       state.storage.sql.exec("DELETE FROM product_stock");
     });
     const { id } = (await (await call("POST", "/v1/admin/reconciliations")).json()) as { id: string };
-    const report = (await waitRunFinished(`/v1/admin/reconciliations/${id}`)) as unknown as { caches_repaired: { product_id: string; after: { on_hand: number; version: number } }[] };
+    const report = (await waitRunFinished(`/v1/admin/reconciliations/${id}`)) as unknown as {
+      caches_repaired: { product_id: string; after: { on_hand: number; version: number } }[];
+    };
     expect(report.caches_repaired.find((entry) => entry.product_id === product)).toMatchObject({ after: { on_hand: 3, version: 3 } });
     expect((await getStock(product)).body).toMatchObject({ product_id: product, on_hand: 3, version: 3 });
   });
@@ -324,7 +393,11 @@ describe("reconciliation", () => {
     await productWithRows(1, "after-export");
     const run = await exportToEnd();
     await waitFor(async () => {
-      const rows = await env.AUDIT_DB.prepare("SELECT status FROM runs WHERE kind = 'reconciliation' AND trigger = 'export' AND started_at >= (SELECT finished_at FROM runs WHERE run_id = ?)").bind(run.run_id).all();
+      const rows = await env.AUDIT_DB.prepare(
+        "SELECT status FROM runs WHERE kind = 'reconciliation' AND trigger = 'export' AND started_at >= (SELECT finished_at FROM runs WHERE run_id = ?)",
+      )
+        .bind(run.run_id)
+        .all();
       return rows.results.some((row) => row.status === "succeeded");
     }, 20_000);
   });

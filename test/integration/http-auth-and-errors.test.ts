@@ -123,7 +123,12 @@ describe("fail closed when API_KEYS is missing or malformed", () => {
     ["an empty string", ""],
     ["JSON of the wrong shape", JSON.stringify({ principal: "x", role: "admin" })],
     // The configured keys, each principal with an unpaired surrogate appended.
-    ["a principal that is not valid Unicode", JSON.stringify((JSON.parse(env.API_KEYS as string) as { principal: string }[]).map((key) => ({ ...key, principal: `${key.principal}\ud800` })))],
+    [
+      "a principal that is not valid Unicode",
+      JSON.stringify(
+        (JSON.parse(env.API_KEYS as string) as { principal: string }[]).map((key) => ({ ...key, principal: `${key.principal}\ud800` })),
+      ),
+    ],
   ])("refuses every /v1 request with 401 while API_KEYS is %s, and /healthz still answers 200", async (_label, apiKeys) => {
     const product = freshProductId();
     const token = TEST_TOKENS.admin.token;
@@ -136,12 +141,20 @@ describe("fail closed when API_KEYS is missing or malformed", () => {
       await fetchWith(apiKeys, "GET", `/v1/products/${product}/stock`),
     ];
     // A webhook needs no token, but a correctly signed one is refused all the same.
-    const event = JSON.stringify({ type: "stock.received", data: { product_id: product, quantity: 1, reference: `fail-closed-${product}` } });
+    const event = JSON.stringify({
+      type: "stock.received",
+      data: { product_id: product, quantity: 1, reference: `fail-closed-${product}` },
+    });
     const id = `msg_${crypto.randomUUID()}`;
     const timestamp = Math.floor(Date.now() / 1000);
     const webhook = new Request(`${BASE}/v1/webhooks/test-oms`, {
       method: "POST",
-      headers: { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": await sign(TEST_WEBHOOK_SECRETS.primary, id, timestamp, event) },
+      headers: {
+        "content-type": "application/json",
+        "webhook-id": id,
+        "webhook-timestamp": String(timestamp),
+        "webhook-signature": await sign(TEST_WEBHOOK_SECRETS.primary, id, timestamp, event),
+      },
       body: event,
     });
     attempts.push(await worker.fetch(webhook, { ...env, API_KEYS: apiKeys } as unknown as Env, createExecutionContext()));
@@ -217,7 +230,10 @@ describe("request validation", () => {
 
   it("answers 400 idempotency_key_required when a write has no Idempotency-Key", async () => {
     const product = freshProductId();
-    const response = await call("POST", transactionsPath(product), { role: "writer", body: { type: "ADD", quantity: 1, reason: "no-key" } });
+    const response = await call("POST", transactionsPath(product), {
+      role: "writer",
+      body: { type: "ADD", quantity: 1, reason: "no-key" },
+    });
     await expectProblem(response, 400, "idempotency_key_required");
   });
 
@@ -273,7 +289,7 @@ describe("request validation", () => {
     expect(errorPaths(await expectProblem(response, 400, "invalid_request"))).toContain("body.metadata");
   });
 
-  it("refuses metadata with a \"__proto__\" key at any depth, rather than storing it without that key", async () => {
+  it('refuses metadata with a "__proto__" key at any depth, rather than storing it without that key', async () => {
     const product = freshProductId();
     // Raw JSON: in a JavaScript object literal, __proto__ would set the prototype instead.
     for (const metadata of ['{"__proto__":{"x":1},"b":2}', '{"__proto__":{}}', '{"a":[{"b":{"__proto__":1}}]}']) {
@@ -315,7 +331,9 @@ describe("request validation", () => {
 
   it("refuses a reason that is empty or over 200 characters, and accepts 200", async () => {
     const product = freshProductId();
-    expect(errorPaths(await expectProblem(await postBody(product, { type: "ADD", quantity: 1, reason: "" }), 400, "invalid_request"))).toContain("body.reason");
+    expect(
+      errorPaths(await expectProblem(await postBody(product, { type: "ADD", quantity: 1, reason: "" }), 400, "invalid_request")),
+    ).toContain("body.reason");
     const long = await postBody(product, { type: "ADD", quantity: 1, reason: "r".repeat(201) });
     expect(errorPaths(await expectProblem(long, 400, "invalid_request"))).toContain("body.reason");
     expect((await postBody(product, { type: "ADD", quantity: 1, reason: "r".repeat(200) })).status).toBe(201);
@@ -328,7 +346,11 @@ describe("request validation", () => {
     expect(errorPaths(await expectProblem(badReason, 400, "invalid_request"))).toContain("body.reason");
     const badActor = await postBody(product, { type: "ADD", quantity: 1, reason: "ok", actor: "\udc00" });
     expect(errorPaths(await expectProblem(badActor, 400, "invalid_request"))).toContain("body.actor");
-    const badReservation = await call("POST", "/v1/reservations", { role: "writer", headers: { "idempotency-key": freshKey() }, body: { reason: "x\ud83d", lines: [{ product_id: product, quantity: 1 }] } });
+    const badReservation = await call("POST", "/v1/reservations", {
+      role: "writer",
+      headers: { "idempotency-key": freshKey() },
+      body: { reason: "x\ud83d", lines: [{ product_id: product, quantity: 1 }] },
+    });
     expect(errorPaths(await expectProblem(badReservation, 400, "invalid_request"))).toContain("body.reason");
     expect((await postBody(product, { type: "ADD", quantity: 1, reason: "restock \ud83d\udce6", actor: "café ☕" })).status).toBe(201);
     const history = await call("GET", `/v1/products/${product}/transactions`, { role: "reader" });
@@ -341,12 +363,14 @@ describe("request validation", () => {
     expect(errorPaths(await expectProblem(response, 400, "invalid_request"))).toContain("body.location_id");
   });
 
-  it.each([["an array", "[]"], ["a string", '"ADD"'], ["null", "null"], ["an empty body", ""]])(
-    "answers 400 invalid_request to a JSON body that is %s",
-    async (_label, raw) => {
-      await expectProblem(await postRaw(freshProductId(), raw, "application/json"), 400, "invalid_request");
-    },
-  );
+  it.each([
+    ["an array", "[]"],
+    ["a string", '"ADD"'],
+    ["null", "null"],
+    ["an empty body", ""],
+  ])("answers 400 invalid_request to a JSON body that is %s", async (_label, raw) => {
+    await expectProblem(await postRaw(freshProductId(), raw, "application/json"), 400, "invalid_request");
+  });
 
   it("accepts Content-Type application/json with a charset parameter", async () => {
     const body = JSON.stringify({ type: "ADD", quantity: 1, reason: "charset" });
@@ -363,19 +387,31 @@ describe("request validation", () => {
     const product = freshProductId();
     expect((await postTransaction(product, { type: "ADD", quantity: 5 })).status).toBe(201);
     const big = "x".repeat(64 * 1024 + 1);
-    const chunked = () => new ReadableStream<Uint8Array>({
-      start(controller) {
-        for (let i = 0; i < 5; i++) controller.enqueue(new TextEncoder().encode("y".repeat(16 * 1024)));
-        controller.close();
-      },
-    });
+    const chunked = () =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let i = 0; i < 5; i++) controller.enqueue(new TextEncoder().encode("y".repeat(16 * 1024)));
+          controller.close();
+        },
+      });
     const reserve = async () => {
-      const response = await call("POST", "/v1/reservations", { role: "writer", headers: { "idempotency-key": freshKey() }, body: { reason: "r", lines: [{ product_id: product, quantity: 1 }] } });
+      const response = await call("POST", "/v1/reservations", {
+        role: "writer",
+        headers: { "idempotency-key": freshKey() },
+        body: { reason: "r", lines: [{ product_id: product, quantity: 1 }] },
+      });
       expect(response.status).toBe(201);
       return ((await response.json()) as { id: string }).id;
     };
     const post = (path: string, body: string | ReadableStream<Uint8Array>, token: string) =>
-      exports.default.fetch(new Request(`${BASE}${path}`, { method: "POST", headers: { authorization: `Bearer ${token}`, "idempotency-key": freshKey(), "content-type": "application/json" }, body, ...(typeof body === "string" ? {} : { duplex: "half" }) }));
+      exports.default.fetch(
+        new Request(`${BASE}${path}`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "idempotency-key": freshKey(), "content-type": "application/json" },
+          body,
+          ...(typeof body === "string" ? {} : { duplex: "half" }),
+        }),
+      );
     const held = await reserve();
     for (const path of [`/v1/reservations/${held}/commit`, `/v1/reservations/${held}/release`]) {
       await expectProblem(await post(path, big, TEST_TOKENS.writer.token), 413, "payload_too_large");
@@ -407,9 +443,26 @@ describe("request validation", () => {
       return { stream, seen };
     };
     const send = (path: string, stream: ReadableStream<Uint8Array>, headers: Record<string, string> = {}) =>
-      exports.default.fetch(new Request(`${BASE}${path}`, { method: "POST", headers: { authorization: `Bearer ${TEST_TOKENS.admin.token}`, "idempotency-key": freshKey(), "content-type": "application/json", ...headers }, body: stream, duplex: "half" } as RequestInit));
+      exports.default.fetch(
+        new Request(`${BASE}${path}`, {
+          method: "POST",
+          headers: {
+            authorization: `Bearer ${TEST_TOKENS.admin.token}`,
+            "idempotency-key": freshKey(),
+            "content-type": "application/json",
+            ...headers,
+          },
+          body: stream,
+          duplex: "half",
+        } as RequestInit),
+      );
     // The fast path (transactions), the app's JSON guard, a route without a body, and webhooks (256 KiB).
-    for (const [path, chunks] of [[transactionsPath(freshProductId()), 10], ["/v1/reservations", 10], ["/v1/admin/exports", 10], ["/v1/webhooks/test-oms", 30]] as const) {
+    for (const [path, chunks] of [
+      [transactionsPath(freshProductId()), 10],
+      ["/v1/reservations", 10],
+      ["/v1/admin/exports", 10],
+      ["/v1/webhooks/test-oms", 30],
+    ] as const) {
       const body = counted(chunks);
       await expectProblem(await send(path, body.stream), 413, "payload_too_large");
       expect(body.seen.pulled, path).toBe(chunks);
@@ -429,7 +482,18 @@ describe("request validation", () => {
       });
     };
     const send = (path: string, body: ReadableStream<Uint8Array>) =>
-      exports.default.fetch(new Request(`${BASE}${path}`, { method: "POST", headers: { authorization: `Bearer ${TEST_TOKENS.writer.token}`, "idempotency-key": freshKey(), "content-type": "application/json" }, body, duplex: "half" } as RequestInit));
+      exports.default.fetch(
+        new Request(`${BASE}${path}`, {
+          method: "POST",
+          headers: {
+            authorization: `Bearer ${TEST_TOKENS.writer.token}`,
+            "idempotency-key": freshKey(),
+            "content-type": "application/json",
+          },
+          body,
+          duplex: "half",
+        } as RequestInit),
+      );
     const write = '{"type":"ADD","quantity":1,"reason":"exact"}';
     expect((await send(transactionsPath(product), paddedChunked(write, 64 * 1024))).status).toBe(201);
     await expectProblem(await send(transactionsPath(product), paddedChunked(write, 64 * 1024 + 1)), 413, "payload_too_large");
@@ -445,8 +509,24 @@ describe("request validation", () => {
   });
 
   it("counts a body whose Content-Length is not a plain number, instead of trusting it, through the fast path and the app", async () => {
-    for (const [path, declared] of [[transactionsPath(freshProductId()), "abc"], [transactionsPath(freshProductId()), "65537, 65537"], ["/v1/reservations", "abc"], ["/v1/reservations", "65537, 65537"]] as const) {
-      const response = await exports.default.fetch(new Request(`${BASE}${path}`, { method: "POST", headers: { authorization: `Bearer ${TEST_TOKENS.writer.token}`, "idempotency-key": freshKey(), "content-type": "application/json", "content-length": declared }, body: "x".repeat(70 * 1024) }));
+    for (const [path, declared] of [
+      [transactionsPath(freshProductId()), "abc"],
+      [transactionsPath(freshProductId()), "65537, 65537"],
+      ["/v1/reservations", "abc"],
+      ["/v1/reservations", "65537, 65537"],
+    ] as const) {
+      const response = await exports.default.fetch(
+        new Request(`${BASE}${path}`, {
+          method: "POST",
+          headers: {
+            authorization: `Bearer ${TEST_TOKENS.writer.token}`,
+            "idempotency-key": freshKey(),
+            "content-type": "application/json",
+            "content-length": declared,
+          },
+          body: "x".repeat(70 * 1024),
+        }),
+      );
       await expectProblem(response, 413, "payload_too_large");
     }
   });
@@ -532,11 +612,17 @@ describe("health and OpenAPI", () => {
   it("serves an OpenAPI 3.1.0 document without auth that lists every route and method", async () => {
     const response = await call("GET", "/openapi.json", { role: null });
     expect(response.status).toBe(200);
-    type Operation = { parameters?: { in: string; name: string; required?: boolean; schema: { type: unknown; default?: unknown } }[]; requestBody?: unknown; responses: Record<string, unknown> };
+    type Operation = {
+      parameters?: { in: string; name: string; required?: boolean; schema: { type: unknown; default?: unknown } }[];
+      requestBody?: unknown;
+      responses: Record<string, unknown>;
+    };
     const doc = (await response.json()) as { openapi: string; paths: Record<string, Record<string, Operation>> };
     expect(doc.openapi).toBe("3.1.0");
     // Every route of API.md, and nothing else.
-    const documented = Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
+    const documented = Object.entries(doc.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
+    );
     expect(documented.sort()).toEqual(
       [
         "GET /healthz",
@@ -565,14 +651,21 @@ describe("health and OpenAPI", () => {
     );
     // Any /v1 route may answer 500 internal_error.
     for (const [path, methods] of Object.entries(doc.paths)) {
-      if (path.startsWith("/v1/")) for (const operation of Object.values(methods)) expect(Object.keys(operation.responses), path).toContain("500");
+      if (path.startsWith("/v1/"))
+        for (const operation of Object.values(methods)) expect(Object.keys(operation.responses), path).toContain("500");
     }
     // Whole-number query parameters are integers, not integer-or-null.
-    const query = (path: string) => Object.fromEntries((doc.paths[path]!.get!.parameters ?? []).filter((p) => p.in === "query").map((p) => [p.name, p.schema.type]));
+    const query = (path: string) =>
+      Object.fromEntries((doc.paths[path]!.get!.parameters ?? []).filter((p) => p.in === "query").map((p) => [p.name, p.schema.type]));
     expect(query("/v1/products/{product_id}/transactions")).toMatchObject({ after: "integer", limit: "integer" });
     expect(query("/v1/products/{product_id}/stock")).toMatchObject({ at_version: "integer" });
     // ...and their defaults are documented.
-    const defaults = (path: string) => Object.fromEntries((doc.paths[path]!.get!.parameters ?? []).filter((p) => p.in === "query" && p.schema.default !== undefined).map((p) => [p.name, p.schema.default]));
+    const defaults = (path: string) =>
+      Object.fromEntries(
+        (doc.paths[path]!.get!.parameters ?? [])
+          .filter((p) => p.in === "query" && p.schema.default !== undefined)
+          .map((p) => [p.name, p.schema.default]),
+      );
     expect(defaults("/v1/products/{product_id}/transactions")).toEqual({ after: 0, limit: 100 });
     expect(defaults("/v1/audit/transactions")).toEqual({ limit: 100 });
     expect(defaults("/v1/admin/exports")).toEqual({ limit: 20 });
@@ -580,8 +673,16 @@ describe("health and OpenAPI", () => {
     expect(defaults("/v1/admin/webhooks")).toEqual({ limit: 50 });
     // A webhook's signature headers and body are documented, though not validated by the framework.
     const webhook = doc.paths["/v1/webhooks/{source_id}"]!.post!;
-    expect(webhook.parameters!.filter((p) => p.in === "header" && p.required).map((p) => p.name).sort()).toEqual(["webhook-id", "webhook-signature", "webhook-timestamp"]);
-    expect(webhook.requestBody).toMatchObject({ required: true, content: { "application/json": { schema: { required: ["type", "data"] } } } });
+    expect(
+      webhook
+        .parameters!.filter((p) => p.in === "header" && p.required)
+        .map((p) => p.name)
+        .sort(),
+    ).toEqual(["webhook-id", "webhook-signature", "webhook-timestamp"]);
+    expect(webhook.requestBody).toMatchObject({
+      required: true,
+      content: { "application/json": { schema: { required: ["type", "data"] } } },
+    });
     expect(webhook.responses["503"]).toMatchObject({ headers: { "Retry-After": { schema: { type: "integer" } } } });
   });
 });

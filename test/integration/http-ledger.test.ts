@@ -3,7 +3,7 @@
 // Storage is shared by the tests of this file, so every test uses its own product id.
 import { describe, expect, it } from "vitest";
 import { call, freshKey, freshProductId, getStock, historyOf, postTransaction, stockOf, type TransactionInput } from "../helpers/http";
-import { expectProblem, RFC3339_MS, UUID, type Stock, type StockWithLocations, type Transaction } from "../helpers/wire";
+import { expectProblem, RFC3339_MS, type Stock, type StockWithLocations, type Transaction, UUID } from "../helpers/wire";
 
 interface WriteBody {
   transaction: Transaction;
@@ -28,7 +28,11 @@ function stockResponse(product_id: string, query = ""): Promise<Response> {
 }
 
 /** The transaction object every write answers with, for a writer-token write to the default location. */
-function expectedTransaction(product_id: string, key: string, fields: { seq: number; type: string; quantity: number; delta: number; reason: string }): Transaction {
+function expectedTransaction(
+  product_id: string,
+  key: string,
+  fields: { seq: number; type: string; quantity: number; delta: number; reason: string },
+): Transaction {
   return {
     id: expect.stringMatching(UUID) as unknown as string,
     product_id,
@@ -90,7 +94,10 @@ describe("writing each transaction type", () => {
     expect(body.stock.updated_at).toBe(body.transaction.created_at);
     // The read model agrees with what the write answered.
     const read = await stockOf(product);
-    expect(read).toEqual({ ...body.stock, locations: [{ location_id: "default", on_hand: c.on_hand, reserved: c.reserved, available: c.on_hand - c.reserved }] });
+    expect(read).toEqual({
+      ...body.stock,
+      locations: [{ location_id: "default", on_hand: c.on_hand, reserved: c.reserved, available: c.on_hand - c.reserved }],
+    });
   });
 
   it("numbers a product's rows 1, 2, 3… and keeps each product's numbering separate", async () => {
@@ -276,9 +283,17 @@ describe("idempotency", () => {
     const product = freshProductId();
     const key = freshKey();
     const headers = { "idempotency-key": key };
-    const first = await call("POST", `/v1/products/${product}/transactions`, { role: "writer", headers, body: { type: "ADD", quantity: 2, reason: "r", metadata: { a: 1, b: 2 } } });
+    const first = await call("POST", `/v1/products/${product}/transactions`, {
+      role: "writer",
+      headers,
+      body: { type: "ADD", quantity: 2, reason: "r", metadata: { a: 1, b: 2 } },
+    });
     expect(first.status).toBe(201);
-    const again = await call("POST", `/v1/products/${product}/transactions`, { role: "writer", headers, body: { metadata: { b: 2, a: 1 }, reason: "r", quantity: 2, type: "ADD" } });
+    const again = await call("POST", `/v1/products/${product}/transactions`, {
+      role: "writer",
+      headers,
+      body: { metadata: { b: 2, a: 1 }, reason: "r", quantity: 2, type: "ADD" },
+    });
     expect(again.status).toBe(200);
     expect((await stockOf(product)).version).toBe(1);
   });
@@ -314,7 +329,11 @@ describe("idempotency", () => {
     const key = freshKey();
     await write(product, { type: "ADD", quantity: 4 }, key);
     await expectProblem(await postTransaction(product, { type: "ADD", quantity: 5 }, { key }), 422, "idempotency_key_reused");
-    await expectProblem(await postTransaction(product, { type: "ADD", quantity: 4, reason: "other" }, { key }), 422, "idempotency_key_reused");
+    await expectProblem(
+      await postTransaction(product, { type: "ADD", quantity: 4, reason: "other" }, { key }),
+      422,
+      "idempotency_key_reused",
+    );
     await expectProblem(await postTransaction(product, { type: "REMOVE", quantity: 4 }, { key }), 422, "idempotency_key_reused");
     const read = await stockOf(product);
     expect(read).toMatchObject({ version: 1, on_hand: 4 });
@@ -338,7 +357,11 @@ describe("idempotency", () => {
     const product = freshProductId();
     const key = freshKey();
     await write(product, { type: "ADD", quantity: 1 });
-    await expectProblem(await postTransaction(product, { type: "ADD", quantity: 1, expected_version: 0 }, { key }), 412, "version_conflict");
+    await expectProblem(
+      await postTransaction(product, { type: "ADD", quantity: 1, expected_version: 0 }, { key }),
+      412,
+      "version_conflict",
+    );
     const retried = await postTransaction(product, { type: "ADD", quantity: 1, expected_version: 1 }, { key });
     expect(retried.status).toBe(201);
   });
@@ -364,7 +387,11 @@ describe("optimistic concurrency", () => {
     const product = freshProductId();
     await write(product, { type: "ADD", quantity: 1 });
     await write(product, { type: "ADD", quantity: 1 });
-    const problem = await expectProblem(await postTransaction(product, { type: "ADD", quantity: 1 }, { headers: { "if-match": '"1"' } }), 412, "version_conflict");
+    const problem = await expectProblem(
+      await postTransaction(product, { type: "ADD", quantity: 1 }, { headers: { "if-match": '"1"' } }),
+      412,
+      "version_conflict",
+    );
     expect(problem.current_version).toBe(2);
     expect((await stockOf(product)).version).toBe(2);
   });
@@ -381,7 +408,11 @@ describe("optimistic concurrency", () => {
   it("answers 412 version_conflict with current_version when expected_version does not match, and 201 when it does", async () => {
     const product = freshProductId();
     await write(product, { type: "ADD", quantity: 1 });
-    const problem = await expectProblem(await postTransaction(product, { type: "ADD", quantity: 1, expected_version: 0 }), 412, "version_conflict");
+    const problem = await expectProblem(
+      await postTransaction(product, { type: "ADD", quantity: 1, expected_version: 0 }),
+      412,
+      "version_conflict",
+    );
     expect(problem.current_version).toBe(1);
     const ok = await postTransaction(product, { type: "ADD", quantity: 1, expected_version: 1 });
     expect(ok.status).toBe(201);
@@ -396,7 +427,11 @@ describe("optimistic concurrency", () => {
   it.each([["1"], ['W/"1"'], ['"one"'], ['"1'], ['"-1"']])("answers 400 invalid_request to the malformed If-Match %s", async (ifMatch) => {
     const product = freshProductId();
     await write(product, { type: "ADD", quantity: 1 });
-    await expectProblem(await postTransaction(product, { type: "ADD", quantity: 1 }, { headers: { "if-match": ifMatch } }), 400, "invalid_request");
+    await expectProblem(
+      await postTransaction(product, { type: "ADD", quantity: 1 }, { headers: { "if-match": ifMatch } }),
+      400,
+      "invalid_request",
+    );
     expect((await stockOf(product)).version).toBe(1);
   });
 
@@ -414,7 +449,16 @@ describe("reading stock", () => {
     const product = freshProductId();
     const { status, body, response } = await getStock(product);
     expect(status).toBe(200);
-    expect(body).toEqual({ product_id: product, on_hand: 0, reserved: 0, available: 0, version: 0, oversold: false, updated_at: null, locations: [] });
+    expect(body).toEqual({
+      product_id: product,
+      on_hand: 0,
+      reserved: 0,
+      available: 0,
+      version: 0,
+      oversold: false,
+      updated_at: null,
+      locations: [],
+    });
     expect(response.headers.get("etag")).toBe('"0"');
   });
 
@@ -438,11 +482,14 @@ describe("reading stock", () => {
   });
 
   // "", " ", hex, exponent and sign forms are numbers to JavaScript's Number(); here they are not.
-  it.each([["-1"], ["1.5"], ["x"], [""], ["%20"], ["0x1"], ["1e0"], ["%2B1"], ["1%20"]])("answers 400 to at_version=%s", async (version) => {
-    const product = freshProductId();
-    await write(product, { type: "ADD", quantity: 1 });
-    await expectProblem(await stockResponse(product, `?at_version=${version}`), 400, "invalid_request");
-  });
+  it.each([["-1"], ["1.5"], ["x"], [""], ["%20"], ["0x1"], ["1e0"], ["%2B1"], ["1%20"]])(
+    "answers 400 to at_version=%s",
+    async (version) => {
+      const product = freshProductId();
+      await write(product, { type: "ADD", quantity: 1 });
+      await expectProblem(await stockResponse(product, `?at_version=${version}`), 400, "invalid_request");
+    },
+  );
 
   it("answers 200 with the current stock when If-None-Match names an old version", async () => {
     const product = freshProductId();
@@ -463,7 +510,17 @@ describe("reading stock", () => {
     after.push((await write(product, { type: "ADJUST", on_hand: 3 })).stock);
 
     const zero = await stockOf(product, "?at_version=0");
-    expect(zero).toEqual({ product_id: product, on_hand: 0, reserved: 0, available: 0, version: 0, oversold: false, updated_at: null, locations: [], derived: true });
+    expect(zero).toEqual({
+      product_id: product,
+      on_hand: 0,
+      reserved: 0,
+      available: 0,
+      version: 0,
+      oversold: false,
+      updated_at: null,
+      locations: [],
+      derived: true,
+    });
 
     for (const [index, expected] of after.entries()) {
       const past = await stockOf(product, `?at_version=${index + 1}`);
@@ -525,7 +582,17 @@ describe("reading stock", () => {
     const product = freshProductId();
     await write(product, { type: "ADD", quantity: 10 });
     const past = await stockOf(product, `?as_of=${encodeURIComponent("2000-01-01T00:00:00.000Z")}`);
-    expect(past).toEqual({ product_id: product, on_hand: 0, reserved: 0, available: 0, version: 0, oversold: false, updated_at: null, locations: [], derived: true });
+    expect(past).toEqual({
+      product_id: product,
+      on_hand: 0,
+      reserved: 0,
+      available: 0,
+      version: 0,
+      oversold: false,
+      updated_at: null,
+      locations: [],
+      derived: true,
+    });
   });
 
   it("accepts an as_of with a numeric offset", async () => {
@@ -553,7 +620,16 @@ describe("reading many products at once", () => {
     const { data } = (await response.json()) as { data: StockWithLocations[] };
     expect(data.map((stock) => stock.product_id)).toEqual([b, unknown, a]);
     expect(data[0]).toEqual(await stockOf(b));
-    expect(data[1]).toEqual({ product_id: unknown, on_hand: 0, reserved: 0, available: 0, version: 0, oversold: false, updated_at: null, locations: [] });
+    expect(data[1]).toEqual({
+      product_id: unknown,
+      on_hand: 0,
+      reserved: 0,
+      available: 0,
+      version: 0,
+      oversold: false,
+      updated_at: null,
+      locations: [],
+    });
     expect(data[2]).toEqual(await stockOf(a));
     expect(data[0]).toMatchObject({ on_hand: 8, reserved: 2, available: 6, version: 2 });
   });
@@ -673,6 +749,10 @@ describe("history", () => {
   it("answers 400 to an unknown type filter or a bad location_id filter", async () => {
     const product = freshProductId();
     await expectProblem(await call("GET", `/v1/products/${product}/transactions?type=STEAL`, { role: "reader" }), 400, "invalid_request");
-    await expectProblem(await call("GET", `/v1/products/${product}/transactions?location_id=-x`, { role: "reader" }), 400, "invalid_request");
+    await expectProblem(
+      await call("GET", `/v1/products/${product}/transactions?location_id=-x`, { role: "reader" }),
+      400,
+      "invalid_request",
+    );
   });
 });

@@ -30,7 +30,9 @@ describe("concurrent writes on one product", () => {
     await postTransaction(product, { type: "ADD", quantity: 100 });
     const key = freshKey();
 
-    const responses = await Promise.all(Array.from({ length: 20 }, () => postTransaction(product, { type: "REMOVE", quantity: 3 }, { key })));
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => postTransaction(product, { type: "REMOVE", quantity: 3 }, { key })),
+    );
     const created = responses.filter((response) => response.status === 201);
     const replayed = responses.filter((response) => response.status === 200);
     expect(created).toHaveLength(1);
@@ -51,7 +53,9 @@ describe("concurrent writes on one product", () => {
     const locations = ["north", "south", "east"];
     await Promise.all(locations.map((location_id) => postTransaction(product, { type: "ADD", quantity: 10, location_id })));
     await Promise.all(
-      Array.from({ length: 30 }, (_, i) => postTransaction(product, { type: i % 2 === 0 ? "RESERVE" : "REMOVE", quantity: 1, location_id: locations[i % 3]! })),
+      Array.from({ length: 30 }, (_, i) =>
+        postTransaction(product, { type: i % 2 === 0 ? "RESERVE" : "REMOVE", quantity: 1, location_id: locations[i % 3]! }),
+      ),
     );
     const raw = await rawState(product);
     const sums = sumsFromRows(raw.rows);

@@ -8,7 +8,15 @@ import { saveReservation } from "../../src/durable/reservation/store";
 import { RESERVATION_PENDING_TIMEOUT_MS, RESERVATION_RETRY_BACKOFF_MS } from "../../src/limits";
 import { call, freshKey, freshProductId, getStock, historyOf, postTransaction } from "../helpers/http";
 import { closeProductFor, injectFailureAfterLedgerInsert, ledgerStub, rawState, sumsFromRows } from "../helpers/ledger-object";
-import { closeReservation, createReservation, reservationPhase, reservationStatus, reservationStub, savesAfterAnswerDone, waitFor } from "../helpers/reservations";
+import {
+  closeReservation,
+  createReservation,
+  reservationPhase,
+  reservationStatus,
+  reservationStub,
+  savesAfterAnswerDone,
+  waitFor,
+} from "../helpers/reservations";
 
 async function stocked(quantity: number, prefix = "sku"): Promise<string> {
   const product = freshProductId(prefix);
@@ -100,7 +108,12 @@ describe("many checkouts for the last units", () => {
 
     const checkouts = await Promise.all(
       Array.from({ length: 30 }, async (_, i) => {
-        const created = await createReservation({ lines: [{ product_id: productA, quantity: 1 }, { product_id: productB, quantity: 1 }] });
+        const created = await createReservation({
+          lines: [
+            { product_id: productA, quantity: 1 },
+            { product_id: productB, quantity: 1 },
+          ],
+        });
         if (created.status !== 201) {
           expect(created.status).toBe(409);
           return "refused";
@@ -133,7 +146,12 @@ describe("many checkouts for the last units", () => {
     // Nothing is stranded: whatever was not sold can be held again, all of it, right away.
     const remaining = 10 - sold;
     if (remaining > 0) {
-      const last = await createReservation({ lines: [{ product_id: productA, quantity: remaining }, { product_id: productB, quantity: remaining }] });
+      const last = await createReservation({
+        lines: [
+          { product_id: productA, quantity: remaining },
+          { product_id: productB, quantity: remaining },
+        ],
+      });
       expect(last.status).toBe(201);
     }
   });
@@ -145,7 +163,12 @@ describe("failures halfway through a multi-product step", () => {
     const productB = await stocked(5, "half-b");
     await injectFailureAfterLedgerInsert(productB, true);
 
-    const created = await createReservation({ lines: [{ product_id: productA, quantity: 2 }, { product_id: productB, quantity: 2 }] });
+    const created = await createReservation({
+      lines: [
+        { product_id: productA, quantity: 2 },
+        { product_id: productB, quantity: 2 },
+      ],
+    });
     expect(created.status).toBe(500);
     expect((await getStock(productA)).body).toMatchObject({ reserved: 0, available: 5 });
     expect((await getStock(productB)).body).toMatchObject({ reserved: 0, available: 5 });
@@ -154,14 +177,23 @@ describe("failures halfway through a multi-product step", () => {
 
     // The failure was not remembered: once B is back, the same request holds both.
     await injectFailureAfterLedgerInsert(productB, false);
-    const retried = await createReservation({ lines: [{ product_id: productA, quantity: 2 }, { product_id: productB, quantity: 2 }] });
+    const retried = await createReservation({
+      lines: [
+        { product_id: productA, quantity: 2 },
+        { product_id: productB, quantity: 2 },
+      ],
+    });
     expect(retried.status).toBe(201);
     expect((await getStock(productB)).body).toMatchObject({ reserved: 2 });
   });
 
   it("gives back, by its alarm, the stock of a creation that crashed between two products", async () => {
     // What a crash leaves: the record saved as pending, product A held, product B never called.
-    const { id, expires_at, products: [productA, productB] } = await crashedCreation("crash");
+    const {
+      id,
+      expires_at,
+      products: [productA, productB],
+    } = await crashedCreation("crash");
     // The hold the coordinator sent before it crashed, and one the crash left in flight.
     const holdOfAttempt1 = (product_id: string) => holdOfAttempt(product_id, id, 1, expires_at);
     expect((await holdOfAttempt1(productA)).ok).toBe(true);
@@ -272,7 +304,9 @@ describe("storage errors in a reservation's own saves", () => {
   it("defers one reservation whose step hits a storage error in the alarm, with backoff, and finishes it later", async () => {
     const product = await stocked(5, "alarm-save");
     const id = `alarm-save-${crypto.randomUUID()}`;
-    expect((await createReservation({ reservation_id: id, ttl_seconds: 1, lines: [{ product_id: product, quantity: 2 }] })).status).toBe(201);
+    expect((await createReservation({ reservation_id: id, ttl_seconds: 1, lines: [{ product_id: product, quantity: 2 }] })).status).toBe(
+      201,
+    );
     await savesAfterAnswerDone([id]);
     const seen = await injectSaveFailure(id, "expiring");
     // The real alarm at expires_at fails to save expiring. Its catch logs it and defers this
@@ -349,7 +383,12 @@ describe("a creation whose held was never saved (a crash right after the answer)
 
     // Past expires_at, the next run expires it like any held reservation.
     await runInDurableObject<Reservation, void>(reservationStub(id), (_instance, state) => {
-      state.storage.sql.exec("UPDATE reservations SET expires_at = ?, alarm_at = ? WHERE id = ?", new Date(Date.now() - 1_000).toISOString(), Date.now() - 1_000, id);
+      state.storage.sql.exec(
+        "UPDATE reservations SET expires_at = ?, alarm_at = ? WHERE id = ?",
+        new Date(Date.now() - 1_000).toISOString(),
+        Date.now() - 1_000,
+        id,
+      );
     });
     // The alarm the first run set, at the original expires_at, run now.
     expect(await runDurableObjectAlarm(reservationStub(id))).toBe(true);
@@ -377,7 +416,11 @@ describe("a creation whose held was never saved (a crash right after the answer)
   });
 
   it("is undone at once when a product does not hold the attempt, even while another cannot be asked", async () => {
-    const { id, expires_at, products: [notHeld, unreachable] } = await crashedCreation("undo");
+    const {
+      id,
+      expires_at,
+      products: [notHeld, unreachable],
+    } = await crashedCreation("undo");
     expect((await holdOfAttempt(unreachable, id, 1, expires_at)).ok).toBe(true);
     await injectFailureOnHoldsAttempt(unreachable, true);
 
@@ -438,10 +481,13 @@ describe("operations queued behind a creation still waiting for its products", (
 
 /** The stored row of a reservation: its phase, retry count and next alarm time. */
 function reservationRow(id: string): Promise<{ phase: string; retries: number; alarm_at: number | null }> {
-  return runInDurableObject<Reservation, { phase: string; retries: number; alarm_at: number | null }>(reservationStub(id), (_instance, state) => {
-    const row = state.storage.sql.exec("SELECT phase, retries, alarm_at FROM reservations WHERE id = ?", id).one();
-    return { phase: String(row.phase), retries: Number(row.retries), alarm_at: row.alarm_at === null ? null : Number(row.alarm_at) };
-  });
+  return runInDurableObject<Reservation, { phase: string; retries: number; alarm_at: number | null }>(
+    reservationStub(id),
+    (_instance, state) => {
+      const row = state.storage.sql.exec("SELECT phase, retries, alarm_at FROM reservations WHERE id = ?", id).one();
+      return { phase: String(row.phase), retries: Number(row.retries), alarm_at: row.alarm_at === null ? null : Number(row.alarm_at) };
+    },
+  );
 }
 
 /** Two products with 5 units each, and a creation over both that crashed before any hold. */

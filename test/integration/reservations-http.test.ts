@@ -2,10 +2,10 @@
 // shortage, idempotency of creation, commit, release, expiry, roles, and the rows they leave.
 // Storage is shared by the tests of this file, so every test uses its own product and reservation ids.
 import { describe, expect, it } from "vitest";
-import type { TestRole } from "../helpers/tokens";
 import { call, freshKey, freshProductId, historyRows, postTransaction, stockOf } from "../helpers/http";
-import { expectProblem, RFC3339_MS, type Transaction } from "../helpers/wire";
 import { rawState, sumsFromRows } from "../helpers/ledger-object";
+import type { TestRole } from "../helpers/tokens";
+import { expectProblem, RFC3339_MS, type Transaction } from "../helpers/wire";
 
 interface ReservationLine {
   product_id: string;
@@ -38,7 +38,6 @@ interface ReservationRequest {
   [field: string]: unknown;
 }
 
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function freshReservationId(): string {
@@ -54,7 +53,11 @@ function reserve(body: ReservationRequest, options: { key?: string | null; role?
   });
 }
 
-function closeReservation(action: "commit" | "release", id: string, options: { key?: string | null; role?: TestRole } = {}): Promise<Response> {
+function closeReservation(
+  action: "commit" | "release",
+  id: string,
+  options: { key?: string | null; role?: TestRole } = {},
+): Promise<Response> {
   const key = options.key === undefined ? freshKey() : options.key;
   return call("POST", `/v1/reservations/${encodeURIComponent(id)}/${action}`, {
     role: options.role ?? "writer",
@@ -102,8 +105,14 @@ async function expectNothingReserved(product_id: string, on_hand: number): Promi
 /** Every RESERVE row of this reservation is matched by a RELEASE row of it, per location and quantity. */
 function expectReservesGivenBack(rows: Transaction[], reservation_id: string): void {
   const mine = rows.filter((row) => row.reservation_id === reservation_id);
-  const reserves = mine.filter((row) => row.type === "RESERVE").map((row) => `${row.location_id}:${row.quantity}`).sort();
-  const releases = mine.filter((row) => row.type === "RELEASE").map((row) => `${row.location_id}:${row.quantity}`).sort();
+  const reserves = mine
+    .filter((row) => row.type === "RESERVE")
+    .map((row) => `${row.location_id}:${row.quantity}`)
+    .sort();
+  const releases = mine
+    .filter((row) => row.type === "RELEASE")
+    .map((row) => `${row.location_id}:${row.quantity}`)
+    .sort();
   expect(releases).toEqual(reserves);
   expect(mine.every((row) => row.type === "RESERVE" || row.type === "RELEASE")).toBe(true);
 }
@@ -195,7 +204,10 @@ describe("creating a reservation", () => {
     await stock(product, 10, "north");
     const reservation_id = freshReservationId();
 
-    await created({ reservation_id, reason: "order-77", lines: [{ product_id: product, quantity: 4, location_id: "north" }] }, { role: "admin" });
+    await created(
+      { reservation_id, reason: "order-77", lines: [{ product_id: product, quantity: 4, location_id: "north" }] },
+      { role: "admin" },
+    );
 
     const rows = await historyRows(product);
     expect(rows).toHaveLength(2);
@@ -260,7 +272,11 @@ describe("validation of a reservation request", () => {
     const product = freshProductId();
     await stock(product, 5);
     for (const ttl_seconds of [0, 86_401, 1.5]) {
-      const problem = await expectProblem(await reserve({ ttl_seconds, lines: [{ product_id: product, quantity: 1 }] }), 400, "invalid_request");
+      const problem = await expectProblem(
+        await reserve({ ttl_seconds, lines: [{ product_id: product, quantity: 1 }] }),
+        400,
+        "invalid_request",
+      );
       expect(problem.errors).toEqual(expect.arrayContaining([expect.objectContaining({ path: "body.ttl_seconds" })]));
     }
     await expectNothingReserved(product, 5);
@@ -428,7 +444,12 @@ describe("all or nothing under a shortage", () => {
     const b = freshProductId();
     await stock(a, 5);
     const key = freshKey();
-    const body = { lines: [{ product_id: a, quantity: 2 }, { product_id: b, quantity: 3 }] };
+    const body = {
+      lines: [
+        { product_id: a, quantity: 2 },
+        { product_id: b, quantity: 3 },
+      ],
+    };
 
     await expectProblem(await reserve(body, { key }), 409, "insufficient_stock");
     await expectNothingReserved(a, 5);
@@ -533,8 +554,16 @@ describe("idempotency of creation", () => {
     await created({ lines: [{ product_id: product, quantity: 2 }] }, { key });
 
     await expectProblem(await reserve({ lines: [{ product_id: product, quantity: 3 }] }, { key }), 422, "idempotency_key_reused");
-    await expectProblem(await reserve({ reason: "another reason", lines: [{ product_id: product, quantity: 2 }] }, { key }), 422, "idempotency_key_reused");
-    await expectProblem(await reserve({ ttl_seconds: 60, lines: [{ product_id: product, quantity: 2 }] }, { key }), 422, "idempotency_key_reused");
+    await expectProblem(
+      await reserve({ reason: "another reason", lines: [{ product_id: product, quantity: 2 }] }, { key }),
+      422,
+      "idempotency_key_reused",
+    );
+    await expectProblem(
+      await reserve({ ttl_seconds: 60, lines: [{ product_id: product, quantity: 2 }] }, { key }),
+      422,
+      "idempotency_key_reused",
+    );
     expect(await stockOf(product)).toMatchObject({ on_hand: 10, reserved: 2, available: 8 });
   });
 
@@ -544,7 +573,11 @@ describe("idempotency of creation", () => {
     const key = freshKey();
     const reservation_id = freshReservationId();
     await created({ reservation_id, lines: [{ product_id: product, quantity: 2 }] }, { key });
-    await expectProblem(await reserve({ reservation_id, lines: [{ product_id: product, quantity: 1 }] }, { key }), 422, "idempotency_key_reused");
+    await expectProblem(
+      await reserve({ reservation_id, lines: [{ product_id: product, quantity: 1 }] }, { key }),
+      422,
+      "idempotency_key_reused",
+    );
     expect(await stockOf(product)).toMatchObject({ reserved: 2 });
   });
 
@@ -854,7 +887,11 @@ describe("roles", () => {
   it("answers 401 without a token on every reservation route", async () => {
     const id = freshReservationId();
     const responses = [
-      await call("POST", "/v1/reservations", { role: null, headers: { "idempotency-key": freshKey() }, body: { reason: "r", lines: [{ product_id: "sku-1", quantity: 1 }] } }),
+      await call("POST", "/v1/reservations", {
+        role: null,
+        headers: { "idempotency-key": freshKey() },
+        body: { reason: "r", lines: [{ product_id: "sku-1", quantity: 1 }] },
+      }),
       await call("GET", `/v1/reservations/${id}`, { role: null }),
       await call("POST", `/v1/reservations/${id}/commit`, { role: null, headers: { "idempotency-key": freshKey() } }),
       await call("POST", `/v1/reservations/${id}/release`, { role: null, headers: { "idempotency-key": freshKey() } }),
@@ -866,7 +903,9 @@ describe("roles", () => {
     const product = freshProductId();
     await stock(product, 5);
     const reservation = await created({ lines: [{ product_id: product, quantity: 2 }] }, { role: "admin" });
-    expect((await expectStatus<Reservation>(await closeReservation("commit", reservation.id, { role: "writer" }), 200)).status).toBe("committed");
+    expect((await expectStatus<Reservation>(await closeReservation("commit", reservation.id, { role: "writer" }), 200)).status).toBe(
+      "committed",
+    );
     expect(await stockOf(product)).toMatchObject({ on_hand: 3, reserved: 0 });
   });
 });
@@ -875,8 +914,17 @@ describe("If-Match on reservations", () => {
   it("answers 400 (header.if-match) to a create, commit or release sent with If-Match, and does nothing", async () => {
     const product = freshProductId();
     await stock(product, 5);
-    const withIfMatch = (path: string, body?: unknown) => call("POST", path, { role: "writer", headers: { "idempotency-key": freshKey(), "if-match": '"1"' }, ...(body === undefined ? {} : { body }) });
-    const refused = await expectProblem(await withIfMatch("/v1/reservations", { reason: "r", lines: [{ product_id: product, quantity: 1 }] }), 400, "invalid_request");
+    const withIfMatch = (path: string, body?: unknown) =>
+      call("POST", path, {
+        role: "writer",
+        headers: { "idempotency-key": freshKey(), "if-match": '"1"' },
+        ...(body === undefined ? {} : { body }),
+      });
+    const refused = await expectProblem(
+      await withIfMatch("/v1/reservations", { reason: "r", lines: [{ product_id: product, quantity: 1 }] }),
+      400,
+      "invalid_request",
+    );
     expect((refused.errors as { path: string }[]).map((error) => error.path)).toEqual(["header.if-match"]);
     await expectNothingReserved(product, 5);
     const reservation = await created({ lines: [{ product_id: product, quantity: 2 }] });

@@ -32,17 +32,25 @@ async function ledgerOf(count: number, prefix = "chain"): Promise<string> {
   return product;
 }
 
-const COLUMNS = "id, type, quantity, delta, location_id, reason, created_by, actor, metadata, reservation_id, idempotency_key, created_at, prev_hash, hash";
+const COLUMNS =
+  "id, type, quantity, delta, location_id, reason, created_by, actor, metadata, reservation_id, idempotency_key, created_at, prev_hash, hash";
 
 describe("the hash chain in the product object", () => {
   it("links every row to the one before, starting from 64 zeros, and an untouched ledger verifies", async () => {
     const product = await ledgerOf(6);
-    const history = (await (await call("GET", `/v1/products/${product}/transactions`, { role: "reader" })).json()) as { data: { seq: number; prev_hash: string; hash: string }[] };
+    const history = (await (await call("GET", `/v1/products/${product}/transactions`, { role: "reader" })).json()) as {
+      data: { seq: number; prev_hash: string; hash: string }[];
+    };
     expect(history.data[0]!.prev_hash).toBe("0".repeat(64));
     history.data.slice(1).forEach((row, index) => {
       expect(row.prev_hash).toBe(history.data[index]!.hash);
     });
-    expect(await verify(product)).toEqual({ ok: true, rows_checked: 6, head: { seq: 6, hash: history.data[5]!.hash }, first_bad_seq: null });
+    expect(await verify(product)).toEqual({
+      ok: true,
+      rows_checked: 6,
+      head: { seq: 6, hash: history.data[5]!.hash },
+      first_bad_seq: null,
+    });
     expect((await call("GET", `/v1/products/${product}/verify`, { role: "writer" })).status).toBe(403);
   });
 
@@ -80,7 +88,12 @@ describe("the hash chain in the product object", () => {
 
   it("detects reordered rows at the first one out of place", async () => {
     const product = await ledgerOf(5);
-    await tamper(product, "UPDATE ledger_rows SET seq = 100 WHERE seq = 2", "UPDATE ledger_rows SET seq = 2 WHERE seq = 3", "UPDATE ledger_rows SET seq = 3 WHERE seq = 100");
+    await tamper(
+      product,
+      "UPDATE ledger_rows SET seq = 100 WHERE seq = 2",
+      "UPDATE ledger_rows SET seq = 2 WHERE seq = 3",
+      "UPDATE ledger_rows SET seq = 3 WHERE seq = 100",
+    );
     expect(await verify(product)).toMatchObject({ ok: false, first_bad_seq: 2 });
   });
 
@@ -111,7 +124,15 @@ describe("the chain head kept in product_stock.head_hash", () => {
 
   /** One command of several rows (as a reservation commit is), straight through the object's RPC. */
   function writeRows(product: string, locations: string[]) {
-    const requests = locations.map((location_id) => ({ type: "ADD" as const, quantity: 2, location_id, reason: "multi", actor: null, metadata: null, reservation_id: null }));
+    const requests = locations.map((location_id) => ({
+      type: "ADD" as const,
+      quantity: 2,
+      location_id,
+      reason: "multi",
+      actor: null,
+      metadata: null,
+      reservation_id: null,
+    }));
     return ledgerStub(product).write(directCommand(requests, "multi"));
   }
 
@@ -193,7 +214,9 @@ describe("the chain head kept in product_stock.head_hash", () => {
 describe("upgrading a ledger written before the hash chain", () => {
   it("hashes existing rows in seq order when the object starts, so they verify and new rows link on", async () => {
     const product = await ledgerOf(7, "upgrade");
-    const before = (await (await call("GET", `/v1/products/${product}/transactions`, { role: "reader" })).json()) as { data: { hash: string }[] };
+    const before = (await (await call("GET", `/v1/products/${product}/transactions`, { role: "reader" })).json()) as {
+      data: { hash: string }[];
+    };
     // What an object had before migration 0003: rows with no hashes.
     await tamper(product, "UPDATE ledger_rows SET prev_hash = NULL, hash = NULL");
     try {
@@ -201,9 +224,13 @@ describe("upgrading a ledger written before the hash chain", () => {
     } catch {
       // abort() rejects the call that made it
     }
-    const nulls = await runInDurableObject<ProductLedger, number>(ledgerStub(product), (_i, state) => Number(state.storage.sql.exec("SELECT count(*) AS n FROM ledger_rows WHERE hash IS NULL").one().n));
+    const nulls = await runInDurableObject<ProductLedger, number>(ledgerStub(product), (_i, state) =>
+      Number(state.storage.sql.exec("SELECT count(*) AS n FROM ledger_rows WHERE hash IS NULL").one().n),
+    );
     expect(nulls).toBe(0);
-    const after = (await (await call("GET", `/v1/products/${product}/transactions`, { role: "reader" })).json()) as { data: { hash: string }[] };
+    const after = (await (await call("GET", `/v1/products/${product}/transactions`, { role: "reader" })).json()) as {
+      data: { hash: string }[];
+    };
     // The same rows hash to the same chain: the backfill and the write path agree.
     expect(after.data.map((row) => row.hash)).toEqual(before.data.map((row) => row.hash));
     await postTransaction(product, { type: "ADD", quantity: 1 });
@@ -237,13 +264,17 @@ describe("the hash chain in D1", () => {
 
   async function divergenceOf(product: string) {
     const { id } = (await (await call("POST", "/v1/admin/reconciliations")).json()) as { id: string };
-    const report = (await waitRunFinished(`/v1/admin/reconciliations/${id}`)) as unknown as { export_divergences: { product_id: string; from_seq: number; to_seq: number; detail: string }[] };
+    const report = (await waitRunFinished(`/v1/admin/reconciliations/${id}`)) as unknown as {
+      export_divergences: { product_id: string; from_seq: number; to_seq: number; detail: string }[];
+    };
     return report.export_divergences.find((entry) => entry.product_id === product);
   }
 
   it("carries prev_hash and hash into D1, and an untouched copy reconciles", async () => {
     const product = await exported(5);
-    const rows = await env.AUDIT_DB.prepare("SELECT seq, prev_hash, hash FROM ledger_transactions WHERE product_id = ? ORDER BY seq").bind(product).all();
+    const rows = await env.AUDIT_DB.prepare("SELECT seq, prev_hash, hash FROM ledger_transactions WHERE product_id = ? ORDER BY seq")
+      .bind(product)
+      .all();
     expect(rows.results).toHaveLength(5);
     expect(rows.results[0]).toMatchObject({ prev_hash: "0".repeat(64) });
     expect(await divergenceOf(product)).toBeUndefined();

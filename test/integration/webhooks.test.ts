@@ -5,17 +5,17 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { auditDb } from "../../src/d1/db";
 import type { ProductLedger } from "../../src/durable/product-ledger/object";
 import { WEBHOOK_IN_PROGRESS_WAIT_MS, WEBHOOK_PROCESSING_LEASE_MS } from "../../src/limits";
 import { finishDelivery, renewLease } from "../../src/webhooks/deliveries";
-import { auditDb } from "../../src/d1/db";
 import { BASE, call, freshProductId, getStock, postTransaction } from "../helpers/http";
 import { closeProductFor, injectFailureAfterLedgerInsert, ledgerStub, rawState } from "../helpers/ledger-object";
 import { createReservation } from "../helpers/reservations";
 import { TEST_WEBHOOK_SECRETS } from "../helpers/tokens";
 import { waitFor } from "../helpers/wait";
-import { sendWebhook, sign, type SendOptions } from "../helpers/webhooks";
-import { expectProblem as problemOf, RFC3339_MS, type Problem, type Transaction } from "../helpers/wire";
+import { type SendOptions, sendWebhook, sign } from "../helpers/webhooks";
+import { type Problem, expectProblem as problemOf, RFC3339_MS, type Transaction } from "../helpers/wire";
 
 interface LineResult {
   product_id: string;
@@ -236,7 +236,11 @@ describe("webhook signatures", () => {
     const id = uid("msg-multi-bad");
     const timestamp = nowSeconds();
     const wrong = await sign(TEST_WEBHOOK_SECRETS.other, id, timestamp, body);
-    const response = await sendRaw("test-oms", body, { "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": `${wrong} ${wrong.slice(0, -4)}AAA=` });
+    const response = await sendRaw("test-oms", body, {
+      "webhook-id": id,
+      "webhook-timestamp": String(timestamp),
+      "webhook-signature": `${wrong} ${wrong.slice(0, -4)}AAA=`,
+    });
     await problemOf(response, 401, "invalid_signature");
     expect((await rawState(product)).rows).toHaveLength(0);
   });
@@ -245,9 +249,19 @@ describe("webhook signatures", () => {
     const product = freshProductId("wh-rotate");
     const reference1 = uid("po");
     const reference2 = uid("po");
-    expect((await answerOf(await send(received(product, 2, reference1), { source: "rotating-oms", secret: TEST_WEBHOOK_SECRETS.primary }))).status).toBe("applied");
-    expect((await answerOf(await send(received(product, 3, reference2), { source: "rotating-oms", secret: TEST_WEBHOOK_SECRETS.previous }))).status).toBe("applied");
-    await problemOf(await send(received(product, 9, uid("po")), { source: "rotating-oms", secret: TEST_WEBHOOK_SECRETS.other }), 401, "invalid_signature");
+    expect(
+      (await answerOf(await send(received(product, 2, reference1), { source: "rotating-oms", secret: TEST_WEBHOOK_SECRETS.primary })))
+        .status,
+    ).toBe("applied");
+    expect(
+      (await answerOf(await send(received(product, 3, reference2), { source: "rotating-oms", secret: TEST_WEBHOOK_SECRETS.previous })))
+        .status,
+    ).toBe("applied");
+    await problemOf(
+      await send(received(product, 9, uid("po")), { source: "rotating-oms", secret: TEST_WEBHOOK_SECRETS.other }),
+      401,
+      "invalid_signature",
+    );
     const rows = await transactionsOf(product);
     expect(rows.map((row) => [row.type, row.quantity, row.reason, row.created_by])).toEqual([
       ["ADD", 2, `received:${reference1}`, "webhook:rotating-oms"],
@@ -270,7 +284,9 @@ describe("webhook keys and client keys", () => {
     const product = freshProductId("wh-space");
     const order = uid("order");
     expect((await postTransaction(product, { type: "ADD", quantity: 5 }, { key: `order:${order}:l1:cancelled` })).status).toBe(201);
-    const placed = await answerOf(await send({ type: "order.placed", data: { order_id: order, lines: [{ line_id: "l1", product_id: product, quantity: 2 }] } }));
+    const placed = await answerOf(
+      await send({ type: "order.placed", data: { order_id: order, lines: [{ line_id: "l1", product_id: product, quantity: 2 }] } }),
+    );
     expect(placed.results[0]).toMatchObject({ status: "applied" });
     expect((await getStock(product)).body.on_hand).toBe(3);
   });
@@ -289,9 +305,20 @@ describe("webhook event types", () => {
     const product = freshProductId("wh-recv");
     const reference = uid("po");
     const answer = await answerOf(await send(received(product, 7, reference, "wh-2")));
-    expect(answer).toEqual({ status: "applied", results: [{ product_id: product, key: `received:${reference}:${product}:wh-2`, status: "applied", seq: 1 }] });
+    expect(answer).toEqual({
+      status: "applied",
+      results: [{ product_id: product, key: `received:${reference}:${product}:wh-2`, status: "applied", seq: 1 }],
+    });
     const [row] = await transactionsOf(product);
-    expect(row).toMatchObject({ type: "ADD", quantity: 7, delta: 7, location_id: "wh-2", reason: `received:${reference}`, created_by: "webhook:test-oms", idempotency_key: `received:${reference}:${product}:wh-2` });
+    expect(row).toMatchObject({
+      type: "ADD",
+      quantity: 7,
+      delta: 7,
+      location_id: "wh-2",
+      reason: `received:${reference}`,
+      created_by: "webhook:test-oms",
+      idempotency_key: `received:${reference}:${product}:wh-2`,
+    });
     const state = await rawState(product);
     // Stored in the webhook key space, apart from clients' Idempotency-Keys.
     expect(state.keys).toContain(`webhook:received:${reference}:${product}:wh-2`);
@@ -313,10 +340,20 @@ describe("webhook event types", () => {
     const reference = uid("count");
     const answer = await answerOf(await send({ type: "stock.counted", data: { product_id: product, on_hand: 3, reference } }));
     expect(answer.status).toBe("applied");
-    expect(answer.results[0]).toMatchObject({ product_id: product, key: `counted:${reference}:${product}:default`, status: "applied", seq: 3 });
+    expect(answer.results[0]).toMatchObject({
+      product_id: product,
+      key: `counted:${reference}:${product}:default`,
+      status: "applied",
+      seq: 3,
+    });
     expect((await getStock(product)).body).toMatchObject({ on_hand: 3, reserved: 6, available: -3, oversold: true });
     const rows = await transactionsOf(product);
-    expect(rows[rows.length - 1]).toMatchObject({ type: "ADJUST", delta: -7, reason: `counted:${reference}`, created_by: "webhook:test-oms" });
+    expect(rows[rows.length - 1]).toMatchObject({
+      type: "ADJUST",
+      delta: -7,
+      reason: `counted:${reference}`,
+      created_by: "webhook:test-oms",
+    });
   });
 
   it("order.placed REMOVEs each line as a fact beyond stock (oversold), and a later stock.received clears oversold", async () => {
@@ -324,10 +361,20 @@ describe("webhook event types", () => {
     await answerOf(await send(received(product, 2, uid("po"))));
     const order = uid("ord");
     const answer = await answerOf(await send(placed(order, [{ line_id: "l1", product_id: product, quantity: 5 }])));
-    expect(answer).toEqual({ status: "applied", results: [{ product_id: product, key: `order:${order}:l1:placed`, status: "applied", seq: 2 }] });
+    expect(answer).toEqual({
+      status: "applied",
+      results: [{ product_id: product, key: `order:${order}:l1:placed`, status: "applied", seq: 2 }],
+    });
     expect((await getStock(product)).body).toMatchObject({ on_hand: -3, available: -3, oversold: true });
     const rows = await transactionsOf(product);
-    expect(rows[1]).toMatchObject({ type: "REMOVE", quantity: 5, delta: -5, reason: `order:${order}`, created_by: "webhook:test-oms", idempotency_key: `order:${order}:l1:placed` });
+    expect(rows[1]).toMatchObject({
+      type: "REMOVE",
+      quantity: 5,
+      delta: -5,
+      reason: `order:${order}`,
+      created_by: "webhook:test-oms",
+      idempotency_key: `order:${order}:l1:placed`,
+    });
 
     await answerOf(await send(received(product, 3, uid("po"))));
     expect((await getStock(product)).body).toMatchObject({ on_hand: 0, available: 0, oversold: false });
@@ -343,9 +390,19 @@ describe("webhook event types", () => {
     // The cancel names another quantity and no location: the placement's are what come back.
     const cancel = cancelled(order, [{ line_id: "l1", product_id: product, quantity: 99 }]);
     const answer = await answerOf(await send(cancel));
-    expect(answer).toEqual({ status: "applied", results: [{ product_id: product, key: `order:${order}:l1:cancelled`, status: "applied", seq: 3 }] });
+    expect(answer).toEqual({
+      status: "applied",
+      results: [{ product_id: product, key: `order:${order}:l1:cancelled`, status: "applied", seq: 3 }],
+    });
     const rows = await transactionsOf(product);
-    expect(rows[2]).toMatchObject({ type: "RETURN", quantity: 3, delta: 3, location_id: "store-1", reason: `order:${order}:cancelled`, created_by: "webhook:test-oms" });
+    expect(rows[2]).toMatchObject({
+      type: "RETURN",
+      quantity: 3,
+      delta: 3,
+      location_id: "store-1",
+      reason: `order:${order}:cancelled`,
+      created_by: "webhook:test-oms",
+    });
     expect((await getStock(product)).body).toMatchObject({ on_hand: 10, locations: [{ location_id: "store-1", on_hand: 10 }] });
 
     const before = await rawState(product);
@@ -359,7 +416,16 @@ describe("webhook event types", () => {
     const b = freshProductId("wh-ret-b");
     const returnId = uid("ret");
     const answer = await answerOf(
-      await send({ type: "return.received", data: { return_id: returnId, lines: [{ line_id: "r1", product_id: a, quantity: 2 }, { line_id: "r2", product_id: b, quantity: 1, location_id: "store-9" }] } }),
+      await send({
+        type: "return.received",
+        data: {
+          return_id: returnId,
+          lines: [
+            { line_id: "r1", product_id: a, quantity: 2 },
+            { line_id: "r2", product_id: b, quantity: 1, location_id: "store-9" },
+          ],
+        },
+      }),
     );
     expect(answer).toEqual({
       status: "applied",
@@ -368,17 +434,33 @@ describe("webhook event types", () => {
         { product_id: b, key: `return:${returnId}:r2`, status: "applied", seq: 1 },
       ],
     });
-    expect((await transactionsOf(a))[0]).toMatchObject({ type: "RETURN", quantity: 2, location_id: "default", reason: `return:${returnId}`, created_by: "webhook:test-oms" });
-    expect((await transactionsOf(b))[0]).toMatchObject({ type: "RETURN", quantity: 1, location_id: "store-9", reason: `return:${returnId}`, created_by: "webhook:test-oms" });
+    expect((await transactionsOf(a))[0]).toMatchObject({
+      type: "RETURN",
+      quantity: 2,
+      location_id: "default",
+      reason: `return:${returnId}`,
+      created_by: "webhook:test-oms",
+    });
+    expect((await transactionsOf(b))[0]).toMatchObject({
+      type: "RETURN",
+      quantity: 1,
+      location_id: "store-9",
+      reason: `return:${returnId}`,
+      created_by: "webhook:test-oms",
+    });
   });
 
   it("answers 422 for a line the ledger refuses (a total past 2^53 - 1), naming it refused in results, writing nothing for it", async () => {
     const product = freshProductId("wh-refused");
-    await answerOf(await send({ type: "stock.counted", data: { product_id: product, on_hand: Number.MAX_SAFE_INTEGER, reference: uid("count") } }));
+    await answerOf(
+      await send({ type: "stock.counted", data: { product_id: product, on_hand: Number.MAX_SAFE_INTEGER, reference: uid("count") } }),
+    );
     const before = await rawState(product);
     const reference = uid("po");
     const problem = (await problemOf(await send(received(product, 1, reference)), 422, "limit_exceeded")) as Problem & { results: unknown };
-    expect(problem.results).toEqual([{ product_id: product, key: `received:${reference}:${product}:default`, status: "refused", error: "limit_exceeded" }]);
+    expect(problem.results).toEqual([
+      { product_id: product, key: `received:${reference}:${product}:default`, status: "refused", error: "limit_exceeded" },
+    ]);
     expect(await rawState(product)).toEqual(before);
     expect((await getStock(product)).body.on_hand).toBe(Number.MAX_SAFE_INTEGER);
   });
@@ -399,7 +481,10 @@ describe("webhook redelivery", () => {
     const b = freshProductId("wh-redeliver-b");
     const order = uid("ord");
     const id = uid("msg-redeliver");
-    const event = placed(order, [{ line_id: "l1", product_id: a, quantity: 1 }, { line_id: "l2", product_id: b, quantity: 2 }]);
+    const event = placed(order, [
+      { line_id: "l1", product_id: a, quantity: 1 },
+      { line_id: "l2", product_id: b, quantity: 2 },
+    ]);
     const first = await answerOf(await send(event, { id }));
     expect(first.status).toBe("applied");
     const before = [await rawState(a), await rawState(b)];
@@ -414,7 +499,11 @@ describe("webhook redelivery", () => {
   /** A delivery row as a run that claimed it leaves it: `status`, claimed `ago_ms` ago, `attempts` claims so far. */
   async function deliveryRow(id: string, status: string, ago_ms: number, attempts = 1): Promise<void> {
     const at = new Date(Date.now() - ago_ms).toISOString();
-    await env.AUDIT_DB.prepare("INSERT INTO webhook_deliveries (source_id, webhook_id, type, status, attempts, received_at, updated_at) VALUES ('test-oms', ?, 'order.placed', ?, ?, ?, ?)").bind(id, status, attempts, at, at).run();
+    await env.AUDIT_DB.prepare(
+      "INSERT INTO webhook_deliveries (source_id, webhook_id, type, status, attempts, received_at, updated_at) VALUES ('test-oms', ?, 'order.placed', ?, ?, ?, ?)",
+    )
+      .bind(id, status, attempts, at, at)
+      .run();
   }
 
   /** Sends `copies` copies of one delivery at once; the answers, and how long the slowest took. */
@@ -430,7 +519,8 @@ describe("webhook redelivery", () => {
     const applied = answers.filter((answer) => answer.status === "applied");
     expect(applied).toHaveLength(1);
     expect(applied[0]!.results.every((result) => result.status === "applied")).toBe(true);
-    for (const answer of answers.filter((each) => each !== applied[0])) expect(answer).toEqual({ status: "duplicate", results: applied[0]!.results });
+    for (const answer of answers.filter((each) => each !== applied[0]))
+      expect(answer).toEqual({ status: "duplicate", results: applied[0]!.results });
     return applied[0]!;
   }
 
@@ -438,7 +528,10 @@ describe("webhook redelivery", () => {
     const a = freshProductId("wh-together-a");
     const b = freshProductId("wh-together-b");
     const id = uid("msg-together");
-    const event = placed(uid("ord"), [{ line_id: "l1", product_id: a, quantity: 1 }, { line_id: "l2", product_id: b, quantity: 2 }]);
+    const event = placed(uid("ord"), [
+      { line_id: "l1", product_id: a, quantity: 1 },
+      { line_id: "l2", product_id: b, quantity: 2 },
+    ]);
     // The first copy is held inside product a for 600 ms, so the others surely arrive while it runs.
     const { reopened } = await closeProductFor(a, 600);
     const { answers, slowest_ms } = await sendTogether(event, id, 12);
@@ -467,13 +560,17 @@ describe("webhook redelivery", () => {
     const product = freshProductId("wh-lease");
     const dead = uid("msg-dead");
     await deliveryRow(dead, "processing", WEBHOOK_PROCESSING_LEASE_MS + 1_000);
-    expect((await answerOf(await send(placed(uid("ord"), [{ line_id: "l1", product_id: product, quantity: 3 }]), { id: dead }))).status).toBe("applied");
+    expect(
+      (await answerOf(await send(placed(uid("ord"), [{ line_id: "l1", product_id: product, quantity: 3 }]), { id: dead }))).status,
+    ).toBe("applied");
     expect(await deliveryById("test-oms", dead)).toMatchObject({ status: "applied", attempts: 2 });
 
     const ending = uid("msg-ending");
     await deliveryRow(ending, "processing", WEBHOOK_PROCESSING_LEASE_MS - 2_000);
     const started = Date.now();
-    expect((await answerOf(await send(placed(uid("ord"), [{ line_id: "l1", product_id: product, quantity: 4 }]), { id: ending }))).status).toBe("applied");
+    expect(
+      (await answerOf(await send(placed(uid("ord"), [{ line_id: "l1", product_id: product, quantity: 4 }]), { id: ending }))).status,
+    ).toBe("applied");
     // Taken over when the lease ran out, about 2 s in, not at the end of the 5 s wait.
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
     expect(Date.now() - started).toBeLessThan(WEBHOOK_IN_PROGRESS_WAIT_MS - 500);
@@ -509,7 +606,9 @@ describe("webhook redelivery", () => {
     const { reopened } = await closeProductFor(product, 700);
     const a = send(event, { id, timestamp });
     await waitFor(async () => (await deliveryById("test-oms", id))?.status === "processing", 2_000, 10);
-    await env.AUDIT_DB.prepare("UPDATE webhook_deliveries SET updated_at = ? WHERE source_id = 'test-oms' AND webhook_id = ?").bind(new Date(Date.now() - WEBHOOK_PROCESSING_LEASE_MS - 1_000).toISOString(), id).run();
+    await env.AUDIT_DB.prepare("UPDATE webhook_deliveries SET updated_at = ? WHERE source_id = 'test-oms' AND webhook_id = ?")
+      .bind(new Date(Date.now() - WEBHOOK_PROCESSING_LEASE_MS - 1_000).toISOString(), id)
+      .run();
     const b = send(event, { id, timestamp });
     await reopened;
     const [answerA, answerB] = [await a, await b];
@@ -531,7 +630,13 @@ describe("webhook redelivery", () => {
       const statement = prepare.call(this, query);
       if (!/^update "webhook_deliveries" set "status"/.test(query) || refused >= times) return statement;
       refused++;
-      const failing = { bind: () => failing, run: () => Promise.reject(new Error("injected D1 failure")), all: () => Promise.reject(new Error("injected D1 failure")), raw: () => Promise.reject(new Error("injected D1 failure")), first: () => Promise.reject(new Error("injected D1 failure")) };
+      const failing = {
+        bind: () => failing,
+        run: () => Promise.reject(new Error("injected D1 failure")),
+        all: () => Promise.reject(new Error("injected D1 failure")),
+        raw: () => Promise.reject(new Error("injected D1 failure")),
+        first: () => Promise.reject(new Error("injected D1 failure")),
+      };
       return failing as unknown as D1PreparedStatement;
     };
     try {
@@ -550,7 +655,10 @@ describe("webhook redelivery", () => {
     expect(await deliveryById("test-oms", recovered)).toMatchObject({ status: "applied", result: once.result.results });
 
     const unrecorded = uid("msg-finish-unrecorded");
-    const never = await withFailingFinish(Number.POSITIVE_INFINITY, async () => await answerOf(await send(received(product, 3, uid("po")), { id: unrecorded })));
+    const never = await withFailingFinish(
+      Number.POSITIVE_INFINITY,
+      async () => await answerOf(await send(received(product, 3, uid("po")), { id: unrecorded })),
+    );
     expect(never.refused).toBe(3);
     // The event was applied, so the answer says so; the log is left to the next copy after the lease.
     expect(never.result.status).toBe("applied");
@@ -576,7 +684,10 @@ describe("webhook redelivery", () => {
     const a = freshProductId("wh-newid-a");
     const b = freshProductId("wh-newid-b");
     const order = uid("ord");
-    const event = placed(order, [{ line_id: "l1", product_id: a, quantity: 1 }, { line_id: "l2", product_id: b, quantity: 2 }]);
+    const event = placed(order, [
+      { line_id: "l1", product_id: a, quantity: 1 },
+      { line_id: "l2", product_id: b, quantity: 2 },
+    ]);
     const first = await answerOf(await send(event));
     const before = [await rawState(a), await rawState(b)];
 
@@ -603,12 +714,18 @@ describe("webhook redelivery", () => {
     const line = { line_id: "l1", product_id: product, quantity: 4 };
 
     const cancel = await answerOf(await send(cancelled(order, [line])));
-    expect(cancel).toEqual({ status: "applied", results: [{ product_id: product, key: `order:${order}:l1:cancelled`, status: "cancel_remembered" }] });
+    expect(cancel).toEqual({
+      status: "applied",
+      results: [{ product_id: product, key: `order:${order}:l1:cancelled`, status: "cancel_remembered" }],
+    });
     const afterCancel = await rawState(product);
     expect(afterCancel.rows).toHaveLength(1);
 
     const place = await answerOf(await send(placed(order, [line])));
-    expect(place).toEqual({ status: "applied", results: [{ product_id: product, key: `order:${order}:l1:placed`, status: "skipped_cancelled" }] });
+    expect(place).toEqual({
+      status: "applied",
+      results: [{ product_id: product, key: `order:${order}:l1:placed`, status: "skipped_cancelled" }],
+    });
     const afterPlace = await rawState(product);
     expect(afterPlace.rows.filter((row) => row.type === "REMOVE")).toEqual([]);
     expect(afterPlace.rows).toEqual(afterCancel.rows);
@@ -647,8 +764,14 @@ describe("webhooks across products", () => {
       [c, `order:${order}:l4:placed`, "applied", 1],
       [b, `order:${order}:l5:placed`, "applied", 2],
     ]);
-    expect((await rawState(a)).rows.map((row) => [row.type, row.delta])).toEqual([["REMOVE", -1], ["REMOVE", -3]]);
-    expect((await rawState(b)).rows.map((row) => [row.type, row.delta])).toEqual([["REMOVE", -2], ["REMOVE", -5]]);
+    expect((await rawState(a)).rows.map((row) => [row.type, row.delta])).toEqual([
+      ["REMOVE", -1],
+      ["REMOVE", -3],
+    ]);
+    expect((await rawState(b)).rows.map((row) => [row.type, row.delta])).toEqual([
+      ["REMOVE", -2],
+      ["REMOVE", -5],
+    ]);
     expect((await rawState(c)).rows.map((row) => [row.type, row.delta])).toEqual([["REMOVE", -4]]);
   });
 
@@ -657,7 +780,10 @@ describe("webhooks across products", () => {
     const bad = freshProductId("wh-half-bad");
     const order = uid("ord");
     const id = uid("msg-half");
-    const event = placed(order, [{ line_id: "l1", product_id: good, quantity: 1 }, { line_id: "l2", product_id: bad, quantity: 2 }]);
+    const event = placed(order, [
+      { line_id: "l1", product_id: good, quantity: 1 },
+      { line_id: "l2", product_id: bad, quantity: 2 },
+    ]);
 
     await injectFailureAfterLedgerInsert(bad, true);
     try {
@@ -675,9 +801,13 @@ describe("webhooks across products", () => {
       [good, "duplicate"],
       [bad, "applied"],
     ]);
-    expect((await rawState(good)).rows.filter((row) => row.type === "REMOVE" && row.idempotency_key === `order:${order}:l1:placed`)).toHaveLength(1);
+    expect(
+      (await rawState(good)).rows.filter((row) => row.type === "REMOVE" && row.idempotency_key === `order:${order}:l1:placed`),
+    ).toHaveLength(1);
     expect((await rawState(good)).rows).toHaveLength(1);
-    expect((await rawState(bad)).rows.map((row) => [row.type, row.delta, row.idempotency_key])).toEqual([["REMOVE", -2, `order:${order}:l2:placed`]]);
+    expect((await rawState(bad)).rows.map((row) => [row.type, row.delta, row.idempotency_key])).toEqual([
+      ["REMOVE", -2, `order:${order}:l2:placed`],
+    ]);
     expect(await deliveryById("test-oms", id)).toMatchObject({ id, type: "order.placed", status: "applied", attempts: 2 });
 
     // Once applied, the same webhook-id is a duplicate and writes nothing.
@@ -691,13 +821,30 @@ describe("webhook request limits and validation", () => {
   it("answers 400 invalid_request with the path of an invalid field of a known type, writing nothing", async () => {
     const product = freshProductId("wh-invalid");
     const order = uid("ord");
-    const problem = await problemOf(await send(placed(order, [{ line_id: "l1", product_id: product, quantity: 1 }, { line_id: "l2", product_id: product, quantity: 0 }])), 400, "invalid_request");
+    const problem = await problemOf(
+      await send(
+        placed(order, [
+          { line_id: "l1", product_id: product, quantity: 1 },
+          { line_id: "l2", product_id: product, quantity: 0 },
+        ]),
+      ),
+      400,
+      "invalid_request",
+    );
     expect(problem.errors?.map((error) => error.path)).toContain("body.data.lines.1.quantity");
     expect((await rawState(product)).rows).toHaveLength(0);
 
-    const negative = await problemOf(await send({ type: "stock.received", data: { product_id: product, quantity: -1, reference: uid("po") } }), 400, "invalid_request");
+    const negative = await problemOf(
+      await send({ type: "stock.received", data: { product_id: product, quantity: -1, reference: uid("po") } }),
+      400,
+      "invalid_request",
+    );
     expect(negative.errors?.map((error) => error.path)).toContain("body.data.quantity");
-    const missing = await problemOf(await send({ type: "stock.counted", data: { product_id: product, reference: uid("c") } }), 400, "invalid_request");
+    const missing = await problemOf(
+      await send({ type: "stock.counted", data: { product_id: product, reference: uid("c") } }),
+      400,
+      "invalid_request",
+    );
     expect(missing.errors?.map((error) => error.path)).toContain("body.data.on_hand");
     expect((await rawState(product)).rows).toHaveLength(0);
   });
@@ -722,11 +869,21 @@ describe("webhook request limits and validation", () => {
 
   it("accepts 1 to 500 lines with unique line ids and refuses none, 501, or a repeated line_id", async () => {
     const product = freshProductId("wh-lines");
-    const lineList = (count: number) => Array.from({ length: count }, (_, index) => ({ line_id: `l${index}`, product_id: product, quantity: 1 }));
+    const lineList = (count: number) =>
+      Array.from({ length: count }, (_, index) => ({ line_id: `l${index}`, product_id: product, quantity: 1 }));
 
     await problemOf(await send(placed(uid("ord"), [])), 400, "invalid_request");
     await problemOf(await send(placed(uid("ord"), lineList(501))), 400, "invalid_request");
-    await problemOf(await send(placed(uid("ord"), [{ line_id: "same", product_id: product, quantity: 1 }, { line_id: "same", product_id: product, quantity: 2 }])), 400, "invalid_request");
+    await problemOf(
+      await send(
+        placed(uid("ord"), [
+          { line_id: "same", product_id: product, quantity: 1 },
+          { line_id: "same", product_id: product, quantity: 2 },
+        ]),
+      ),
+      400,
+      "invalid_request",
+    );
     expect((await rawState(product)).rows).toHaveLength(0);
 
     const answer = await answerOf(await send(placed(uid("ord"), lineList(500))));
@@ -739,7 +896,11 @@ describe("webhook request limits and validation", () => {
     const id = uid("msg-notjson");
     const timestamp = nowSeconds();
     const body = '{"type":"stock.received","data":';
-    const response = await sendRaw("test-oms", body, { "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": await sign(PRIMARY, id, timestamp, body) });
+    const response = await sendRaw("test-oms", body, {
+      "webhook-id": id,
+      "webhook-timestamp": String(timestamp),
+      "webhook-signature": await sign(PRIMARY, id, timestamp, body),
+    });
     await problemOf(response, 400, "invalid_request");
   });
 
@@ -747,7 +908,11 @@ describe("webhook request limits and validation", () => {
     const product = freshProductId("wh-big");
     const reference = uid("po");
     const base = JSON.stringify({ type: "stock.received", data: { product_id: product, quantity: 1, reference }, pad: "" });
-    const exact = { type: "stock.received", data: { product_id: product, quantity: 1, reference }, pad: "x".repeat(256 * 1024 - base.length) };
+    const exact = {
+      type: "stock.received",
+      data: { product_id: product, quantity: 1, reference },
+      pad: "x".repeat(256 * 1024 - base.length),
+    };
     expect(JSON.stringify(exact).length).toBe(256 * 1024);
     const over = { ...exact, pad: exact.pad + "x" };
 
@@ -766,7 +931,9 @@ describe("webhook delivery log", () => {
     const references = [uid("po"), uid("po"), uid("po")];
     const started = new Date(Date.now() - 1000).toISOString();
     for (const [index, id] of ids.entries()) {
-      await answerOf(await send(received(product, index + 1, references[index]!), { id, source: "rotating-oms", secret: TEST_WEBHOOK_SECRETS.previous }));
+      await answerOf(
+        await send(received(product, index + 1, references[index]!), { id, source: "rotating-oms", secret: TEST_WEBHOOK_SECRETS.previous }),
+      );
     }
 
     const first = await listDeliveries("?source_id=rotating-oms&limit=2");
@@ -776,9 +943,21 @@ describe("webhook delivery log", () => {
     expect(page1.data[0]!.seq).toBeGreaterThan(page1.data[1]!.seq);
     expect(page1.next_after).toBe(page1.data[1]!.seq);
     const newest = page1.data[0]!;
-    expect(Object.keys(newest).sort()).toEqual(["attempts", "id", "received_at", "result", "seq", "source_id", "status", "type", "updated_at"]);
+    expect(Object.keys(newest).sort()).toEqual([
+      "attempts",
+      "id",
+      "received_at",
+      "result",
+      "seq",
+      "source_id",
+      "status",
+      "type",
+      "updated_at",
+    ]);
     expect(newest).toMatchObject({ id: ids[2], source_id: "rotating-oms", type: "stock.received", status: "applied", attempts: 1 });
-    expect(newest.result).toEqual([{ product_id: product, key: `received:${references[2]}:${product}:default`, status: "applied", seq: 3 }]);
+    expect(newest.result).toEqual([
+      { product_id: product, key: `received:${references[2]}:${product}:default`, status: "applied", seq: 3 },
+    ]);
     expect(newest.received_at).toMatch(RFC3339_MS);
     expect(newest.updated_at).toMatch(RFC3339_MS);
     expect(newest.received_at >= started).toBe(true);

@@ -11,7 +11,10 @@ import { test } from "node:test";
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const script = path.join(here, "../../scripts/verify-ledger.mjs");
-const fixture = readFileSync(path.join(here, "fixtures/sku-fixture.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line));
+const fixture = readFileSync(path.join(here, "fixtures/sku-fixture.jsonl"), "utf8")
+  .trim()
+  .split("\n")
+  .map((line) => JSON.parse(line));
 
 function verify(rows) {
   const file = path.join(mkdtempSync(path.join(tmpdir(), "verify-")), "ledger.jsonl");
@@ -68,9 +71,31 @@ test("a row re-hashed by a forger still breaks the link to the next row", () => 
   const rows = fixture.map((row) => ({ ...row }));
   rows[2].reason = "forged";
   // The forger recomputes row 3's hash correctly (its metadata is null-free here but encoded anyway)...
-  const canonical = (v) => (v === null || typeof v !== "object" ? JSON.stringify(v) : `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(",")}}`);
+  const canonical = (v) =>
+    v === null || typeof v !== "object"
+      ? JSON.stringify(v)
+      : `{${Object.keys(v)
+          .sort()
+          .map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`)
+          .join(",")}}`;
   const r = rows[2];
-  const encoding = JSON.stringify(["inventory-ledger/row/v1", r.product_id, r.seq, r.id, r.type, r.quantity, r.delta, r.location_id, r.reason, r.created_by, r.actor, r.metadata === null ? null : canonical(r.metadata), r.reservation_id, r.idempotency_key, r.created_at]);
+  const encoding = JSON.stringify([
+    "inventory-ledger/row/v1",
+    r.product_id,
+    r.seq,
+    r.id,
+    r.type,
+    r.quantity,
+    r.delta,
+    r.location_id,
+    r.reason,
+    r.created_by,
+    r.actor,
+    r.metadata === null ? null : canonical(r.metadata),
+    r.reservation_id,
+    r.idempotency_key,
+    r.created_at,
+  ]);
   rows[2].hash = createHash("sha256").update(`${r.prev_hash}\n${encoding}`).digest("hex");
   // ...so row 3 checks out, and row 4, which still points at the old hash, does not.
   assert.match(verify(rows).out, /FAIL at seq 4:/);

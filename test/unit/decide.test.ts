@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { LOCATIONS_PER_PRODUCT_MAX, QUANTITY_MAX, TOTAL_MAX } from "../../src/limits";
-import { decide, type Accepted, type DecideContext, type Decision, type ProductState } from "../../src/ledger/decide";
+import { type Accepted, type DecideContext, type Decision, decide, type ProductState } from "../../src/ledger/decide";
 import type { LedgerFailure } from "../../src/ledger/failures";
 import type { LocationLevel, Stock, TransactionRequest, TransactionType, WriteCommand } from "../../src/ledger/types";
+import { LOCATIONS_PER_PRODUCT_MAX, QUANTITY_MAX, TOTAL_MAX } from "../../src/limits";
 
 const NOW = "2026-03-01T12:00:00.000Z";
 const PRODUCT = "sku-1";
@@ -26,7 +26,12 @@ function stateWith(levels: LocationLevel[], overrides: Partial<Omit<ProductState
   };
 }
 
-function req(type: TransactionType, quantity: number, location_id = "default", extra: Partial<TransactionRequest> = {}): TransactionRequest {
+function req(
+  type: TransactionType,
+  quantity: number,
+  location_id = "default",
+  extra: Partial<TransactionRequest> = {},
+): TransactionRequest {
   return { type, quantity, location_id, reason: `reason-${type}`, actor: null, metadata: null, reservation_id: null, ...extra };
 }
 
@@ -130,7 +135,12 @@ describe("decide: deltas per type", () => {
 
   it("copies the request and command fields onto the row", () => {
     const request = req("ADD", 2, "wh-1", { reason: "po-77", actor: "user-42", metadata: { channel: "web" }, reservation_id: "res-9" });
-    const d = accepted(decide(command([request], { principal: "storefront", idempotency_key: "idem-xyz" }), stateWith([]), { now: NOW, new_ids: ["the-id"] }));
+    const d = accepted(
+      decide(command([request], { principal: "storefront", idempotency_key: "idem-xyz" }), stateWith([]), {
+        now: NOW,
+        new_ids: ["the-id"],
+      }),
+    );
     expect(d.rows[0]).toEqual({
       id: "the-id",
       product_id: PRODUCT,
@@ -219,7 +229,13 @@ describe("decide: stock rules", () => {
   it("RELEASE beyond reserved is refused even as a fact", () => {
     const state = stateWith([level("default", 5, 0)]);
     const failure = refused(run(command([req("RELEASE", 1)], { is_fact: true }), state));
-    expect(failure).toEqual({ code: "insufficient_reserved", location_id: "default", requested: 1, reserved: 0, stock: stockBefore(state) });
+    expect(failure).toEqual({
+      code: "insufficient_reserved",
+      location_id: "default",
+      requested: 1,
+      reserved: 0,
+      stock: stockBefore(state),
+    });
   });
 
   it("a fact REMOVE beyond available is recorded and takes available below zero", () => {

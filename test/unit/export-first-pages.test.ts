@@ -24,7 +24,10 @@ interface FakeProduct {
 class FakeLedger implements ExportSource {
   watermark = 0;
   readonly limits: number[] = [];
-  constructor(private readonly product_id: string, private readonly spec: FakeProduct) {}
+  constructor(
+    private readonly product_id: string,
+    private readonly spec: FakeProduct,
+  ) {}
 
   async exportPage(limit: number): Promise<ExportPageResult> {
     this.limits.push(limit);
@@ -45,7 +48,24 @@ class FakeLedger implements ExportSource {
   /** One row as the product object encodes it: the JSON array of EXPORT_COLUMNS. */
   private encoded(seq: number): string {
     const type = this.spec.refusedByD1 ? null : "ADD";
-    return JSON.stringify([this.product_id, seq, `id-${seq}`, type, 1, 1, "default", "r", "test", null, null, null, `k-${seq}`, "2026-11-27T00:00:00.000Z", "0".repeat(64), "f".repeat(64)]);
+    return JSON.stringify([
+      this.product_id,
+      seq,
+      `id-${seq}`,
+      type,
+      1,
+      1,
+      "default",
+      "r",
+      "test",
+      null,
+      null,
+      null,
+      `k-${seq}`,
+      "2026-11-27T00:00:00.000Z",
+      "0".repeat(64),
+      "f".repeat(64),
+    ]);
   }
 }
 
@@ -70,13 +90,20 @@ function fleet(specs: Record<string, FakeProduct>) {
 }
 
 async function seqsInD1(product_id: string): Promise<number[]> {
-  const result = await env.AUDIT_DB.prepare("SELECT seq FROM ledger_transactions WHERE product_id = ? ORDER BY seq").bind(product_id).all<{ seq: number }>();
+  const result = await env.AUDIT_DB.prepare("SELECT seq FROM ledger_transactions WHERE product_id = ? ORDER BY seq")
+    .bind(product_id)
+    .all<{ seq: number }>();
   return result.results.map((row) => row.seq);
 }
 
 describe("exportFirstPages", () => {
   it("writes the first page of every product in one D1 batch, then moves each watermark", async () => {
-    const { ledgers, id, product_ids, sourceOf } = fleet({ a: { rows: 3 }, b: { rows: 1 }, empty: { rows: 0 }, big: { rows: EXPORT_PAGE_ROWS + 20 } });
+    const { ledgers, id, product_ids, sourceOf } = fleet({
+      a: { rows: 3 },
+      b: { rows: 1 },
+      empty: { rows: 0 },
+      big: { rows: EXPORT_PAGE_ROWS + 20 },
+    });
     const { db, batches } = countingDb();
     const budget = { rows_left: 5_000 };
 

@@ -5,25 +5,26 @@ import { canonicalRowEncoding, chainRows, checkChainPage, GENESIS_HASH, rowHash 
 import type { LedgerEntry } from "../../src/ledger/types";
 
 const ROW_1: LedgerEntry = {
-  "id": "01a21aae-53af-72fc-b2b9-2689f7afa68d",
-  "product_id": "sku-fixture",
-  "seq": 1,
-  "type": "ADD",
-  "quantity": 1,
-  "delta": 1,
-  "location_id": "default",
-  "reason": "po-1",
-  "created_by": "dev-writer",
-  "actor": null,
-  "metadata": {
-    "z": 1,
-    "a": "é\n"
+  id: "01a21aae-53af-72fc-b2b9-2689f7afa68d",
+  product_id: "sku-fixture",
+  seq: 1,
+  type: "ADD",
+  quantity: 1,
+  delta: 1,
+  location_id: "default",
+  reason: "po-1",
+  created_by: "dev-writer",
+  actor: null,
+  metadata: {
+    z: 1,
+    a: "é\n",
   },
-  "reservation_id": null,
-  "idempotency_key": "fx-1",
-  "created_at": "2026-11-27T01:46:02.031Z"
+  reservation_id: null,
+  idempotency_key: "fx-1",
+  created_at: "2026-11-27T01:46:02.031Z",
 };
-const ROW_1_ENCODING = "[\"inventory-ledger/row/v1\",\"sku-fixture\",1,\"01a21aae-53af-72fc-b2b9-2689f7afa68d\",\"ADD\",1,1,\"default\",\"po-1\",\"dev-writer\",null,\"{\\\"a\\\":\\\"é\\\\n\\\",\\\"z\\\":1}\",null,\"fx-1\",\"2026-11-27T01:46:02.031Z\"]";
+const ROW_1_ENCODING =
+  '["inventory-ledger/row/v1","sku-fixture",1,"01a21aae-53af-72fc-b2b9-2689f7afa68d","ADD",1,1,"default","po-1","dev-writer",null,"{\\"a\\":\\"é\\\\n\\",\\"z\\":1}",null,"fx-1","2026-11-27T01:46:02.031Z"]';
 const ROW_1_HASH = "132888bed32995be950182f0d6d5d8301260cb9187d7cd4c86a927990714afd6";
 
 describe("the row encoding and hash", () => {

@@ -5,7 +5,14 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decide, type ProductState } from "../../src/ledger/decide";
 import { evolve } from "../../src/ledger/evolve";
-import { TRANSACTION_TYPES, type LedgerEntry, type LocationLevel, type TransactionRequest, type TransactionType, type WriteCommand } from "../../src/ledger/types";
+import {
+  type LedgerEntry,
+  type LocationLevel,
+  TRANSACTION_TYPES,
+  type TransactionRequest,
+  type TransactionType,
+  type WriteCommand,
+} from "../../src/ledger/types";
 
 const PRODUCT = "sku-prop";
 const LOCATIONS = ["a", "b", "c"] as const;
@@ -109,7 +116,15 @@ function stateFor(stored: Stored, cmd: WriteCommand): ProductState {
 }
 
 function toRequest(r: GeneratedRequest, index: number): TransactionRequest {
-  return { type: r.type, quantity: r.quantity, location_id: r.location_id, reason: `r-${index}`, actor: null, metadata: null, reservation_id: null };
+  return {
+    type: r.type,
+    quantity: r.quantity,
+    location_id: r.location_id,
+    reason: `r-${index}`,
+    actor: null,
+    metadata: null,
+    reservation_id: null,
+  };
 }
 
 function snapshot(stored: Stored): string {
@@ -161,7 +176,12 @@ describe("ledger model (property)", () => {
           clock += generated.clock_step_ms;
           const now = new Date(clock).toISOString();
           const version = stored.totals.version;
-          const expected_version = generated.version_check === "none" ? null : generated.version_check === "current" ? version : version + (step % 2 === 0 ? 1 : -1);
+          const expected_version =
+            generated.version_check === "none"
+              ? null
+              : generated.version_check === "current"
+                ? version
+                : version + (step % 2 === 0 ? 1 : -1);
           const cmd: WriteCommand = {
             idempotency_key: `key-${step}`,
             principal: "writer",
@@ -229,7 +249,10 @@ describe("ledger model (property)", () => {
             is_fact: false,
             requests: requests.map(toRequest),
           };
-          const decision = decide(cmd, stateFor(stored, cmd), { now: new Date(START_MS + step).toISOString(), new_ids: requests.map((_, i) => `id-${step}-${i}`) });
+          const decision = decide(cmd, stateFor(stored, cmd), {
+            now: new Date(START_MS + step).toISOString(),
+            new_ids: requests.map((_, i) => `id-${step}-${i}`),
+          });
           if (!decision.ok) {
             expect(["insufficient_stock", "insufficient_reserved"]).toContain(decision.failure.code);
             continue;

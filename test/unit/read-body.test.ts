@@ -1,8 +1,8 @@
 // readAtMost and readBody: the bytes of a body within its limit, and what is read of one over it.
 import { describe, expect, it } from "vitest";
-import { OVERSIZED_BODY_DRAIN_BYTES_MAX } from "../../src/limits";
-import { declaredLength, readAtMost, readBody } from "../../src/http/read-body";
 import { ProblemError } from "../../src/http/problem";
+import { declaredLength, readAtMost, readBody } from "../../src/http/read-body";
+import { OVERSIZED_BODY_DRAIN_BYTES_MAX } from "../../src/limits";
 
 const CHUNK = 16 * 1024;
 
@@ -61,10 +61,18 @@ describe("readAtMost", () => {
 
   it("refuses with 400 a body with a declared length that breaks off (read whole by the runtime)", async () => {
     // In-process requests are cut short rather than failed, so this is only reachable here.
-    const breaking = new Request("http://x/", { method: "POST", body: counted(10, 2).stream, headers: { "content-length": String(10 * CHUNK) }, duplex: "half" } as RequestInit);
+    const breaking = new Request("http://x/", {
+      method: "POST",
+      body: counted(10, 2).stream,
+      headers: { "content-length": String(10 * CHUNK) },
+      duplex: "half",
+    } as RequestInit);
     const failure = await readBody(breaking, 64 * CHUNK).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(ProblemError);
-    expect((failure as ProblemError).problem).toMatchObject({ status: 400, errors: [{ path: "body", message: "the body could not be read to its end" }] });
+    expect((failure as ProblemError).problem).toMatchObject({
+      status: 400,
+      errors: [{ path: "body", message: "the body could not be read to its end" }],
+    });
   });
 
   it("answers undefined (a 413), not an error, when the upload fails while it is being drained", async () => {
@@ -78,7 +86,8 @@ describe("declaredLength and readBody", () => {
     const length = (headers: Record<string, string>) => declaredLength(new Headers(headers));
     expect(length({ "content-length": "65536" })).toBe(65_536);
     expect(length({ "content-length": "0" })).toBe(0);
-    for (const bad of ["abc", "", "-1", "1e3", "65537, 65537", "1234567890123456"]) expect(length({ "content-length": bad }), bad).toBeUndefined();
+    for (const bad of ["abc", "", "-1", "1e3", "65537, 65537", "1234567890123456"])
+      expect(length({ "content-length": bad }), bad).toBeUndefined();
     expect(length({ "content-length": "10", "transfer-encoding": "chunked" })).toBeUndefined();
     expect(length({})).toBeUndefined();
   });
@@ -87,7 +96,12 @@ describe("declaredLength and readBody", () => {
     const body = "x".repeat(100);
     expect((await readBody(new Request("http://x/", { method: "POST", body }), 100))?.byteLength).toBe(100);
     expect(await readBody(new Request("http://x/", { method: "POST", body }), 99)).toBeUndefined();
-    const untrusted = new Request("http://x/", { method: "POST", body: counted(10).stream, headers: { "content-length": "abc" }, duplex: "half" } as RequestInit);
+    const untrusted = new Request("http://x/", {
+      method: "POST",
+      body: counted(10).stream,
+      headers: { "content-length": "abc" },
+      duplex: "half",
+    } as RequestInit);
     expect(await readBody(untrusted, 4 * CHUNK)).toBeUndefined();
   });
 });

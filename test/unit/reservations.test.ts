@@ -1,7 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { holdsAttempt, type Hold } from "../../src/ledger/holds";
+import { type Hold, holdsAttempt } from "../../src/ledger/holds";
+import {
+  duplicateLineIndexes,
+  linesByProduct,
+  nextAlarmAt,
+  publicStatus,
+  type ReservationRecord,
+  reservationShard,
+  retryDelayMs,
+  withinProductCalls,
+} from "../../src/ledger/reservations";
 import { RESERVATION_PENDING_TIMEOUT_MS, RESERVATION_RETRY_BACKOFF_MS, RESERVATION_SHARDS } from "../../src/limits";
-import { duplicateLineIndexes, linesByProduct, nextAlarmAt, publicStatus, reservationShard, retryDelayMs, withinProductCalls, type ReservationRecord } from "../../src/ledger/reservations";
 
 const record = (overrides: Partial<ReservationRecord>): ReservationRecord => ({
   id: "r",
@@ -29,8 +38,12 @@ describe("when a reservation's alarm fires next", () => {
   });
 
   it("never waits past expires_at for a pending one, fresh or backing off", () => {
-    expect(nextAlarmAt(record({ phase: "pending", expires_at: "2026-01-01T00:00:10.000Z" }), now)).toBe(Date.parse("2026-01-01T00:00:10.000Z"));
-    expect(nextAlarmAt(record({ phase: "pending", retries: 12, expires_at: "2026-01-01T00:06:00.000Z" }), now)).toBe(Date.parse("2026-01-01T00:06:00.000Z"));
+    expect(nextAlarmAt(record({ phase: "pending", expires_at: "2026-01-01T00:00:10.000Z" }), now)).toBe(
+      Date.parse("2026-01-01T00:00:10.000Z"),
+    );
+    expect(nextAlarmAt(record({ phase: "pending", retries: 12, expires_at: "2026-01-01T00:06:00.000Z" }), now)).toBe(
+      Date.parse("2026-01-01T00:06:00.000Z"),
+    );
   });
 
   it("backs off a pending or unfinished step that already failed, instead of firing again at once", () => {
@@ -59,7 +72,13 @@ describe("what clients see and how lines are grouped", () => {
       { product_id: "a", location_id: "y", quantity: 3 },
     ];
     expect([...linesByProduct(lines)]).toEqual([
-      ["a", [{ location_id: "x", quantity: 1 }, { location_id: "y", quantity: 3 }]],
+      [
+        "a",
+        [
+          { location_id: "x", quantity: 1 },
+          { location_id: "y", quantity: 3 },
+        ],
+      ],
       ["b", [{ location_id: "x", quantity: 2 }]],
     ]);
     expect(duplicateLineIndexes([...lines, { product_id: "b", location_id: "x" }])).toEqual([3]);
@@ -106,7 +125,13 @@ describe("which due reservations one alarm run works on", () => {
 });
 
 describe("holdsAttempt: how a crashed creation is decided", () => {
-  const hold = (attempt: number, status: Hold["status"]): Hold => ({ reservation_id: "r", location_id: "default", quantity: 1, status, attempt });
+  const hold = (attempt: number, status: Hold["status"]): Hold => ({
+    reservation_id: "r",
+    location_id: "default",
+    quantity: 1,
+    status,
+    attempt,
+  });
 
   it("is true only while this very attempt is held", () => {
     expect(holdsAttempt([hold(2, "held")], 2)).toBe(true);

@@ -1,14 +1,22 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { apiKeysFrom, findApiKey, roleAllows, ROLES, type Role } from "../../src/http/api-keys";
-import { constantTimeEqual } from "../../src/lib/bytes";
+import { apiKeysFrom, findApiKey, ROLES, type Role, roleAllows } from "../../src/http/api-keys";
 import { canonicalJson, fingerprintOf } from "../../src/ledger/fingerprint";
 import { formatUuidV7 } from "../../src/ledger/ids";
-import { emptyTotals, toStock, totalsFromLevels, withLocations, type ProductTotals } from "../../src/ledger/stock";
+import { emptyTotals, type ProductTotals, toStock, totalsFromLevels, withLocations } from "../../src/ledger/stock";
 import type { LocationLevel, WriteCommand } from "../../src/ledger/types";
+import { constantTimeEqual } from "../../src/lib/bytes";
 
 function totals(overrides: Partial<ProductTotals> = {}): ProductTotals {
-  return { product_id: "sku-1", on_hand: 10, reserved: 3, version: 7, oversold_locations: 0, updated_at: "2026-03-01T12:00:00.000Z", ...overrides };
+  return {
+    product_id: "sku-1",
+    on_hand: 10,
+    reserved: 3,
+    version: 7,
+    oversold_locations: 0,
+    updated_at: "2026-03-01T12:00:00.000Z",
+    ...overrides,
+  };
 }
 
 function level(location_id: string, on_hand: number, reserved = 0): LocationLevel {
@@ -94,8 +102,20 @@ describe("withLocations", () => {
 
 describe("totalsFromLevels", () => {
   it("sums on_hand and reserved over locations and counts the locations below zero available", () => {
-    const t = totalsFromLevels("sku-1", [level("a", 5, 7), level("b", 3, 1), level("c", -1, 0), level("d", 0, 0)], 12, "2026-01-01T00:00:00.000Z");
-    expect(t).toEqual({ product_id: "sku-1", on_hand: 7, reserved: 8, version: 12, oversold_locations: 2, updated_at: "2026-01-01T00:00:00.000Z" });
+    const t = totalsFromLevels(
+      "sku-1",
+      [level("a", 5, 7), level("b", 3, 1), level("c", -1, 0), level("d", 0, 0)],
+      12,
+      "2026-01-01T00:00:00.000Z",
+    );
+    expect(t).toEqual({
+      product_id: "sku-1",
+      on_hand: 7,
+      reserved: 8,
+      version: 12,
+      oversold_locations: 2,
+      updated_at: "2026-01-01T00:00:00.000Z",
+    });
   });
 });
 
@@ -145,12 +165,32 @@ describe("fingerprintOf", () => {
     principal: "storefront",
     expected_version: 5,
     is_fact: false,
-    requests: [{ type: "REMOVE", quantity: 2, location_id: "default", reason: "order-1", actor: "u-1", metadata: { a: 1, b: 2 }, reservation_id: null }],
+    requests: [
+      {
+        type: "REMOVE",
+        quantity: 2,
+        location_id: "default",
+        reason: "order-1",
+        actor: "u-1",
+        metadata: { a: 1, b: 2 },
+        reservation_id: null,
+      },
+    ],
   };
 
   it("is the same for the same request whatever the key order of the objects", () => {
     const reordered: WriteCommand = {
-      requests: [{ reservation_id: null, metadata: { b: 2, a: 1 }, actor: "u-1", reason: "order-1", location_id: "default", quantity: 2, type: "REMOVE" }],
+      requests: [
+        {
+          reservation_id: null,
+          metadata: { b: 2, a: 1 },
+          actor: "u-1",
+          reason: "order-1",
+          location_id: "default",
+          quantity: 2,
+          type: "REMOVE",
+        },
+      ],
       is_fact: false,
       expected_version: 5,
       principal: "storefront",
@@ -372,7 +412,9 @@ describe("findApiKey", () => {
   });
 
   it("matches a hash configured in upper-case hex", async () => {
-    const keys = apiKeysFrom(JSON.stringify([{ principal: "upper", role: "read", token_sha256: (await sha256Hex("token-upper")).toUpperCase() }]));
+    const keys = apiKeysFrom(
+      JSON.stringify([{ principal: "upper", role: "read", token_sha256: (await sha256Hex("token-upper")).toUpperCase() }]),
+    );
     expect((await findApiKey(keys, "token-upper"))?.principal).toBe("upper");
   });
 
@@ -385,10 +427,12 @@ describe("findApiKey", () => {
 
   it("returns the first configured key when two keys share a hash", async () => {
     const hash = await sha256Hex("shared-token");
-    const keys = apiKeysFrom(JSON.stringify([
-      { principal: "first", role: "read", token_sha256: hash },
-      { principal: "second", role: "admin", token_sha256: hash },
-    ]));
+    const keys = apiKeysFrom(
+      JSON.stringify([
+        { principal: "first", role: "read", token_sha256: hash },
+        { principal: "second", role: "admin", token_sha256: hash },
+      ]),
+    );
     expect((await findApiKey(keys, "shared-token"))?.principal).toBe("first");
   });
 

@@ -14,9 +14,11 @@ export interface ExportState {
 }
 
 const STATE = "SELECT watermark_seq, registered_at, registration_attempts FROM export_state WHERE singleton = 1";
-const CREATE_STATE = "INSERT INTO export_state (singleton, watermark_seq, registered_at, registration_attempts) VALUES (1, 0, NULL, 0) ON CONFLICT (singleton) DO NOTHING";
+const CREATE_STATE =
+  "INSERT INTO export_state (singleton, watermark_seq, registered_at, registration_attempts) VALUES (1, 0, NULL, 0) ON CONFLICT (singleton) DO NOTHING";
 const MARK_REGISTERED = "UPDATE export_state SET registered_at = ?";
-const COUNT_REGISTRATION_ATTEMPT = "UPDATE export_state SET registration_attempts = registration_attempts + 1 RETURNING registration_attempts";
+const COUNT_REGISTRATION_ATTEMPT =
+  "UPDATE export_state SET registration_attempts = registration_attempts + 1 RETURNING registration_attempts";
 const SET_WATERMARK = "UPDATE export_state SET watermark_seq = ?";
 // SQLite encodes each row itself (json_array), so a page crosses to D1 without being decoded
 // and re-encoded in JavaScript. metadata is stored as JSON text and travels as that text.
@@ -66,5 +68,10 @@ export function encodedRowsAfter(sql: Sql, product_id: string, after_seq: number
 
 /** Per-chunk sums of the ledger up to a seq, for comparing with D1 chunk by chunk. */
 export function chunkSums(sql: Sql, through_seq: number, chunk_rows: number): ChunkSummary[] {
-  return allRows<{ chunk: number; rows: number; delta_sum: number; on_hand_delta_sum: number; quantity_sum: number; seq_sum: number }>(sql, CHUNK_SUMS, chunk_rows, through_seq);
+  return allRows<{ chunk: number; rows: number; delta_sum: number; on_hand_delta_sum: number; quantity_sum: number; seq_sum: number }>(
+    sql,
+    CHUNK_SUMS,
+    chunk_rows,
+    through_seq,
+  );
 }

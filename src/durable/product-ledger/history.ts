@@ -3,8 +3,8 @@
 // links rows written before the chain existed. Synchronous.
 
 import { chainRows, GENESIS_HASH } from "../../ledger/hash-chain";
-import { STORED_ROW_COLUMNS, toTransaction, type StoredRow } from "../../ledger/stored-row";
-import { ON_HAND_TYPES, type LocationLevel, type Transaction, type TransactionType } from "../../ledger/types";
+import { STORED_ROW_COLUMNS, type StoredRow, toTransaction } from "../../ledger/stored-row";
+import { type LocationLevel, ON_HAND_TYPES, type Transaction, type TransactionType } from "../../ledger/types";
 import { allRows, firstRow, run, type Sql } from "../sql";
 
 const COLUMNS = STORED_ROW_COLUMNS.join(", ");
@@ -35,7 +35,11 @@ export interface TransactionFilter {
 }
 
 /** One page of history in ascending seq, reading at most limit + 1 rows (each filter has its index). */
-export function listTransactions(sql: Sql, product_id: string, filter: TransactionFilter): { data: Transaction[]; next_after: number | null } {
+export function listTransactions(
+  sql: Sql,
+  product_id: string,
+  filter: TransactionFilter,
+): { data: Transaction[]; next_after: number | null } {
   let query = `SELECT ${COLUMNS} FROM ledger_rows WHERE seq > ?`;
   const params: (string | number)[] = [filter.after];
   if (filter.type !== undefined) {
@@ -101,7 +105,10 @@ export function backfillHashes(sql: Sql, product_id: string, page_rows: number):
   if (first === null) return { hashed: 0, done: true };
   const previous = firstRow<{ hash: string | null }>(sql, HASH_AT, first - 1);
   const rows = allRows<StoredRow>(sql, `SELECT ${COLUMNS} FROM ledger_rows WHERE seq >= ? ORDER BY seq LIMIT ?`, first, page_rows);
-  const linked = chainRows(previous?.hash ?? GENESIS_HASH, rows.map((row) => toTransaction(product_id, row)));
+  const linked = chainRows(
+    previous?.hash ?? GENESIS_HASH,
+    rows.map((row) => toTransaction(product_id, row)),
+  );
   for (const row of linked) run(sql, SET_HASHES, row.prev_hash, row.hash, row.seq);
   return { hashed: linked.length, done: rows.length < page_rows };
 }

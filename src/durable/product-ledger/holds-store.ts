@@ -17,7 +17,11 @@ const CANCELLATION = "SELECT 1 AS remembered FROM order_line_cancellations WHERE
 const REMEMBER_CANCELLATION = "INSERT INTO order_line_cancellations (key, created_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING";
 
 export function readHolds(sql: Sql, reservation_id: string): Hold[] {
-  return allRows<{ reservation_id: string; location_id: string; quantity: number; status: HoldStatus; attempt: number }>(sql, HOLDS, reservation_id);
+  return allRows<{ reservation_id: string; location_id: string; quantity: number; status: HoldStatus; attempt: number }>(
+    sql,
+    HOLDS,
+    reservation_id,
+  );
 }
 
 /** Units held for reservations per location, for the locations given. */
@@ -26,14 +30,19 @@ export function heldByLocation(sql: Sql, location_ids: readonly string[]): Map<s
   // One bound parameter per location keeps the statement text constant (a location count of
   // one or two is the rule; the index on (location_id, status) answers each).
   for (const location_id of new Set(location_ids)) {
-    const row = firstRow<{ held: number | null }>(sql, "SELECT sum(quantity) AS held FROM reservation_holds WHERE location_id = ? AND status = 'held'", location_id);
+    const row = firstRow<{ held: number | null }>(
+      sql,
+      "SELECT sum(quantity) AS held FROM reservation_holds WHERE location_id = ? AND status = 'held'",
+      location_id,
+    );
     if (row?.held != null) held.set(location_id, row.held);
   }
   return held;
 }
 
 export function saveHolds(sql: Sql, holds: readonly (Hold & { expires_at: string })[], last_seq: number): void {
-  for (const hold of holds) run(sql, SAVE_HOLD, hold.reservation_id, hold.location_id, hold.quantity, hold.status, hold.attempt, hold.expires_at, last_seq);
+  for (const hold of holds)
+    run(sql, SAVE_HOLD, hold.reservation_id, hold.location_id, hold.quantity, hold.status, hold.attempt, hold.expires_at, last_seq);
 }
 
 export function setHoldStatus(sql: Sql, reservation_id: string, from: HoldStatus, to: HoldStatus, last_seq: number): void {

@@ -9,17 +9,24 @@ import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../../migrations/product-ledger/migrations.js";
 import { auditDb } from "../../d1/db";
 import { registerProduct } from "../../d1/registry";
-import { decide, type Accepted } from "../../ledger/decide";
-import { planFact, type FactOp } from "../../ledger/facts";
+import { type Accepted, decide } from "../../ledger/decide";
+import { type FactOp, planFact } from "../../ledger/facts";
 import type { LedgerFailure } from "../../ledger/failures";
 import { fingerprintOf } from "../../ledger/fingerprint";
 import { chainRows, checkChainPage, GENESIS_HASH } from "../../ledger/hash-chain";
 import { holdsAttempt, planCommit, planHold, planRelease, shortages } from "../../ledger/holds";
 import { formatUuidV7 } from "../../ledger/ids";
 import { assertContiguous, assertInvariant, assertLevel, assertTotalsMatchLevels } from "../../ledger/invariants";
-import { err, ok, type Ok } from "../../ledger/result";
+import { err, type Ok, ok } from "../../ledger/result";
 import { toStock, totalsFromLevels, withLocations } from "../../ledger/stock";
-import { scopedKey, type Stock, type StockWithLocations, type Transaction, type TransactionRequest, type WriteCommand } from "../../ledger/types";
+import {
+  type Stock,
+  type StockWithLocations,
+  scopedKey,
+  type Transaction,
+  type TransactionRequest,
+  type WriteCommand,
+} from "../../ledger/types";
 import { backoffDelay } from "../../lib/retry";
 import { HASH_BACKFILL_PAGE_ROWS, REGISTRATION_RETRY_BACKOFF_MS } from "../../limits";
 import type { Sql } from "../sql";
@@ -86,7 +93,15 @@ export class ProductLedger extends DurableObject<Env> {
       exportStore.markRegistered(this.sql, registered_at);
     } catch (error) {
       const attempts = exportStore.countRegistrationAttempt(this.sql);
-      console.error(JSON.stringify({ level: "warn", message: "product registration in D1 failed; retrying", product_id: this.product_id, attempts, error: String(error) }));
+      console.error(
+        JSON.stringify({
+          level: "warn",
+          message: "product registration in D1 failed; retrying",
+          product_id: this.product_id,
+          attempts,
+          error: String(error),
+        }),
+      );
       await this.ctx.storage.setAlarm(this.deps.now() + backoffDelay(attempts, REGISTRATION_RETRY_BACKOFF_MS));
     }
   }
@@ -142,7 +157,14 @@ export class ProductLedger extends DurableObject<Env> {
         holdsStore.rememberCancellation(this.sql, op.key, this.nowIso());
         return ok({ ...base, status: "cancel_remembered" });
       case "write": {
-        const result = this.write({ idempotency_key: op.key, key_scope: "webhook", principal, expected_version: null, is_fact: true, requests: [plan.request] });
+        const result = this.write({
+          idempotency_key: op.key,
+          key_scope: "webhook",
+          principal,
+          expected_version: null,
+          is_fact: true,
+          requests: [plan.request],
+        });
         if (!result.ok) return err({ ...base, code: result.error.code });
         return ok({ ...base, status: result.replayed ? "duplicate" : "applied", seq: result.transactions[0]!.seq });
       }
@@ -152,7 +174,13 @@ export class ProductLedger extends DurableObject<Env> {
   /** Holds every line of a reservation on this product, or none of them. Idempotent per attempt. */
   hold(step: HoldStep): StepResult {
     return this.atomically((): StepResult => {
-      const plan = planHold(holdsStore.readHolds(this.sql, step.reservation_id), holdsStore.readFence(this.sql, step.reservation_id), step.attempt, step.lines, stepBase(step));
+      const plan = planHold(
+        holdsStore.readHolds(this.sql, step.reservation_id),
+        holdsStore.readFence(this.sql, step.reservation_id),
+        step.attempt,
+        step.lines,
+        stepBase(step),
+      );
       if (plan.kind === "stale_attempt") return err({ code: "stale_attempt" });
       if (plan.kind === "already_held") return ok({ stock: this.currentStock() });
 
@@ -161,7 +189,13 @@ export class ProductLedger extends DurableObject<Env> {
       if (short.length > 0) return err({ code: "hold_short", shortages: short, stock: this.currentStock() });
       const decision = this.append(reservationCommand(step, plan.requests, false), state);
       if (!decision.ok) return err(decision.failure);
-      const holds = step.lines.map((line) => ({ ...line, reservation_id: step.reservation_id, status: "held" as const, attempt: step.attempt, expires_at: step.expires_at }));
+      const holds = step.lines.map((line) => ({
+        ...line,
+        reservation_id: step.reservation_id,
+        status: "held" as const,
+        attempt: step.attempt,
+        expires_at: step.expires_at,
+      }));
       holdsStore.saveHolds(this.sql, holds, decision.next.version);
       return ok({ stock: stockAfter(decision) });
     });
@@ -218,7 +252,9 @@ export class ProductLedger extends DurableObject<Env> {
     const version = "at_version" in query ? query.at_version : Math.min(history.versionAsOf(this.sql, query.as_of), current_version);
     if (version > current_version) return err({ code: "version_not_reached", current_version });
     const { levels, updated_at } = history.levelsFromLedger(this.sql, version);
-    return ok({ stock: { ...withLocations(totalsFromLevels(this.product_id, levels, version, updated_at), levels), derived: true as const } });
+    return ok({
+      stock: { ...withLocations(totalsFromLevels(this.product_id, levels, version, updated_at), levels), derived: true as const },
+    });
   }
 
   transactions(filter: history.TransactionFilter): TransactionPageResult {
@@ -235,7 +271,8 @@ export class ProductLedger extends DurableObject<Env> {
     const check = checkChainPage(after_seq, after_seq === 0 ? GENESIS_HASH : after_hash, rows);
     const done = check.first_bad_seq !== null || rows.length < limit;
     // Rows cut off the end still leave a chain that links: the cached version says they existed.
-    if (done && check.first_bad_seq === null && check.last_seq < version) return ok({ ...check, first_bad_seq: check.last_seq + 1, done, version });
+    if (done && check.first_bad_seq === null && check.last_seq < version)
+      return ok({ ...check, first_bad_seq: check.last_seq + 1, done, version });
     return ok({ ...check, done, version });
   }
 
@@ -284,7 +321,10 @@ export class ProductLedger extends DurableObject<Env> {
     state = store.loadState(this.sql, this.product_id, command.requests),
   ): Appended | { ok: false; failure: LedgerFailure } {
     // A product's object only ever holds that product: a mismatch is a routing bug.
-    assertInvariant(state.stored_product_id === null || state.stored_product_id === this.product_id, `object of ${state.stored_product_id} is named ${this.product_id}`);
+    assertInvariant(
+      state.stored_product_id === null || state.stored_product_id === this.product_id,
+      `object of ${state.stored_product_id} is named ${this.product_id}`,
+    );
     const now_ms = this.deps.now();
     const new_ids = command.requests.map(() => formatUuidV7(now_ms, crypto.getRandomValues(new Uint8Array(10))));
     const decision = decide(command, state, { now: new Date(now_ms).toISOString(), new_ids });

@@ -22,7 +22,10 @@ export type TransactionPageResult = Ok<{ data: Transaction[]; next_after: number
 
 /** How one reported fact ended on this product. */
 export type FactStatus = "applied" | "duplicate" | "skipped_cancelled" | "cancel_remembered";
-export type FactResult = Result<{ product_id: string; key: string; status: FactStatus; seq?: number }, { code: LedgerFailureCode; product_id: string; key: string }>;
+export type FactResult = Result<
+  { product_id: string; key: string; status: FactStatus; seq?: number },
+  { code: LedgerFailureCode; product_id: string; key: string }
+>;
 
 /** One step of a reservation on this product (hold, commit or release). */
 export interface ReservationStep {

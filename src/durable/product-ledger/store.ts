@@ -32,7 +32,8 @@ type TotalsRow = {
 
 type Nullable<T> = { [K in keyof T]: T[K] | null };
 
-const TOTALS = "SELECT product_id, on_hand, reserved, version, oversold_locations, location_count, updated_at, head_hash FROM product_stock WHERE singleton = 1";
+const TOTALS =
+  "SELECT product_id, on_hand, reserved, version, oversold_locations, location_count, updated_at, head_hash FROM product_stock WHERE singleton = 1";
 const LEVELS = "SELECT location_id, on_hand, reserved FROM location_stock";
 const LEVEL_OF = "SELECT on_hand, reserved FROM location_stock WHERE location_id = ?";
 const KEY_USED = "SELECT 1 AS used FROM idempotency_keys WHERE key = ?";
@@ -66,7 +67,14 @@ const DELETE_LEVELS = "DELETE FROM location_stock";
 export function readTotals(sql: Sql, product_id: string): ProductTotals {
   const row = firstRow<TotalsRow>(sql, TOTALS);
   if (row === undefined) return emptyTotals(product_id);
-  return { product_id: row.product_id, on_hand: row.on_hand, reserved: row.reserved, version: row.version, oversold_locations: row.oversold_locations, updated_at: row.updated_at };
+  return {
+    product_id: row.product_id,
+    on_hand: row.on_hand,
+    reserved: row.reserved,
+    version: row.version,
+    oversold_locations: row.oversold_locations,
+    updated_at: row.updated_at,
+  };
 }
 
 /** The chain head the read model remembers (null before the first write after migration 0004). */
@@ -88,16 +96,29 @@ export function isKeyUsed(sql: Sql, key: string): boolean {
  * The key's stored answer, if any, and the state to decide a new write on (read only for a
  * write that is not a replay: other locations' levels and reservation holds cost queries).
  */
-export function loadForWrite(sql: Sql, key: string, product_id: string, requests: readonly TransactionRequest[]): { stored: StoredKey | undefined; state: () => LoadedState } {
+export function loadForWrite(
+  sql: Sql,
+  key: string,
+  product_id: string,
+  requests: readonly TransactionRequest[],
+): { stored: StoredKey | undefined; state: () => LoadedState } {
   const location_id = requests[0]!.location_id;
   const row = sql
-    .exec<Nullable<TotalsRow> & { fingerprint: string | null; response: string | null; first_seq: number | null; last_seq: number | null; level_on_hand: number | null; level_reserved: number | null }>(
-      FOR_WRITE,
-      key,
-      location_id,
-    )
+    .exec<
+      Nullable<TotalsRow> & {
+        fingerprint: string | null;
+        response: string | null;
+        first_seq: number | null;
+        last_seq: number | null;
+        level_on_hand: number | null;
+        level_reserved: number | null;
+      }
+    >(FOR_WRITE, key, location_id)
     .one();
-  const stored = row.fingerprint === null ? undefined : { fingerprint: row.fingerprint, stock: row.response!, first_seq: row.first_seq!, last_seq: row.last_seq! };
+  const stored =
+    row.fingerprint === null
+      ? undefined
+      : { fingerprint: row.fingerprint, stock: row.response!, first_seq: row.first_seq!, last_seq: row.last_seq! };
   const totals = row.product_id === null ? undefined : (row as TotalsRow);
   const known = new Map<string, LocationLevel>();
   if (row.level_on_hand !== null) known.set(location_id, { location_id, on_hand: row.level_on_hand, reserved: row.level_reserved! });
@@ -110,7 +131,13 @@ export function loadState(sql: Sql, product_id: string, requests: readonly Trans
 }
 
 /** Completes the state from the totals and the levels already read, reading the other locations' levels. */
-function stateOf(sql: Sql, product_id: string, requests: readonly TransactionRequest[], totals: TotalsRow | undefined, known: Map<string, LocationLevel>): LoadedState {
+function stateOf(
+  sql: Sql,
+  product_id: string,
+  requests: readonly TransactionRequest[],
+  totals: TotalsRow | undefined,
+  known: Map<string, LocationLevel>,
+): LoadedState {
   const location_ids = [...new Set(requests.map((request) => request.location_id))];
   const levels = new Map<string, LocationLevel>();
   for (const location_id of location_ids) {
@@ -144,9 +171,23 @@ export function headHash(sql: Sql): string {
 export function insertRows(sql: Sql, rows: readonly Transaction[]): void {
   for (const row of rows) {
     run(
-      sql, INSERT_ROW,
-      row.seq, row.id, row.type, row.quantity, row.delta, row.location_id, row.reason, row.created_by, row.actor,
-      row.metadata === null ? null : JSON.stringify(row.metadata), row.reservation_id, row.idempotency_key, row.created_at, row.prev_hash, row.hash,
+      sql,
+      INSERT_ROW,
+      row.seq,
+      row.id,
+      row.type,
+      row.quantity,
+      row.delta,
+      row.location_id,
+      row.reason,
+      row.created_by,
+      row.actor,
+      row.metadata === null ? null : JSON.stringify(row.metadata),
+      row.reservation_id,
+      row.idempotency_key,
+      row.created_at,
+      row.prev_hash,
+      row.hash,
     );
   }
 }
@@ -155,7 +196,18 @@ export function insertRows(sql: Sql, rows: readonly Transaction[]): void {
 export function saveReadModel(sql: Sql, accepted: Pick<Accepted, "next" | "levels">, head_hash: string): void {
   const { next, levels } = accepted;
   for (const level of levels) run(sql, SAVE_LEVEL, level.location_id, level.on_hand, level.reserved, next.version);
-  run(sql, SAVE_TOTALS, next.product_id, next.on_hand, next.reserved, next.version, next.oversold_locations, next.location_count, next.last_created_at ?? "", head_hash);
+  run(
+    sql,
+    SAVE_TOTALS,
+    next.product_id,
+    next.on_hand,
+    next.reserved,
+    next.version,
+    next.oversold_locations,
+    next.location_count,
+    next.last_created_at ?? "",
+    head_hash,
+  );
 }
 
 /** Replaces the whole read model with levels recomputed from the ledger (reconciliation's repair). */

@@ -98,7 +98,10 @@ export const reservationHolds = sqliteTable(
     /** seq of the last ledger row that changed this hold. */
     lastSeq: integer("last_seq").notNull(),
   },
-  (table) => [primaryKey({ columns: [table.reservationId, table.locationId] }), index("reservation_holds_location_status").on(table.locationId, table.status)],
+  (table) => [
+    primaryKey({ columns: [table.reservationId, table.locationId] }),
+    index("reservation_holds_location_status").on(table.locationId, table.status),
+  ],
 );
 
 /**
@@ -137,4 +140,13 @@ export const orderLineCancellations = sqliteTable("order_line_cancellations", {
   createdAt: text("created_at").notNull(),
 });
 
-export const schema = { ledgerRows, locationStock, productStock, idempotencyKeys, reservationHolds, reservationFences, exportState, orderLineCancellations };
+export const schema = {
+  ledgerRows,
+  locationStock,
+  productStock,
+  idempotencyKeys,
+  reservationHolds,
+  reservationFences,
+  exportState,
+  orderLineCancellations,
+};

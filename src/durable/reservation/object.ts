@@ -15,17 +15,17 @@ import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../../migrations/reservation/migrations.js";
 import {
+  type DueReservation,
   finalPhaseOf,
   isExpired,
   linesByProduct,
   nextAlarmAt,
   publicStatus,
+  type ReservationStatus,
   retryDelayMs,
   transitioned,
   viewOf as view,
   withinProductCalls,
-  type DueReservation,
-  type ReservationStatus,
 } from "../../ledger/reservations";
 import { err, ok } from "../../ledger/result";
 import { RESERVATION_ALARM_BATCH_MAX, RESERVATION_ALARM_PRODUCT_CALLS_MAX } from "../../limits";
@@ -82,7 +82,9 @@ export class Reservation extends DurableObject<Env> {
     return this.queue.run(id, async (): Promise<ReadResult> => {
       let record = loadReservation(this.sql, id);
       if (record?.phase === "pending") record = await this.settlePending(record, "request");
-      return record && publicStatus(record.phase) !== null ? ok({ reservation: view(record) }) : err({ code: "reservation_not_found", reservation_id: id });
+      return record && publicStatus(record.phase) !== null
+        ? ok({ reservation: view(record) })
+        : err({ code: "reservation_not_found", reservation_id: id });
     });
   }
 
@@ -124,7 +126,14 @@ export class Reservation extends DurableObject<Env> {
    * with backoff, so it neither spins the alarm nor holds up the others.
    */
   private deferAfterError(id: string, error: unknown): void {
-    console.error(JSON.stringify({ level: "error", message: "reservation step failed unexpectedly; retrying later", reservation_id: id, error: String(error) }));
+    console.error(
+      JSON.stringify({
+        level: "error",
+        message: "reservation step failed unexpectedly; retrying later",
+        reservation_id: id,
+        error: String(error),
+      }),
+    );
     deferReservation(this.sql, id, (retries) => this.deps.now() + retryDelayMs(retries));
   }
 
@@ -185,7 +194,9 @@ export class Reservation extends DurableObject<Env> {
 
     const refusal = creationRefusal(record, results);
     if (refusal !== undefined) return err(refusal);
-    throw new Error(`reservation ${record.id}: ${results.filter((result) => result.status === "rejected").length} product object(s) failed while holding`);
+    throw new Error(
+      `reservation ${record.id}: ${results.filter((result) => result.status === "rejected").length} product object(s) failed while holding`,
+    );
   }
 
   private close(id: string, target: "committing" | "releasing", principal: string, idempotency_key: string): Promise<CloseResult> {
@@ -202,7 +213,9 @@ export class Reservation extends DurableObject<Env> {
         await this.finish(record).catch((error: unknown) => {
           if (!(error instanceof UnfinishedStep)) throw error;
         });
-        return target === "releasing" ? ok({ reservation: view(record) }) : err({ code: "reservation_not_active", reservation_id: id, status: "expired" });
+        return target === "releasing"
+          ? ok({ reservation: view(record) })
+          : err({ code: "reservation_not_active", reservation_id: id, status: "expired" });
       }
       if (record.phase === "held") {
         record = transitioned(record, target, principal, idempotency_key);
@@ -231,7 +244,14 @@ export class Reservation extends DurableObject<Env> {
       const next = { ...record, retries: record.retries + 1 };
       await this.save(next);
       for (const result of failed) {
-        console.error(JSON.stringify({ level: "warn", reservation_id: record.id, phase: record.phase, result: result.status === "rejected" ? String(result.reason) : result.value }));
+        console.error(
+          JSON.stringify({
+            level: "warn",
+            reservation_id: record.id,
+            phase: record.phase,
+            result: result.status === "rejected" ? String(result.reason) : result.value,
+          }),
+        );
       }
       throw new UnfinishedStep(`reservation ${record.id}: ${failed.length} product(s) not finished in phase ${record.phase}`);
     }
@@ -265,7 +285,16 @@ export class Reservation extends DurableObject<Env> {
       // Logged like finish()'s failures: a product that keeps failing to answer (a bug, not an
       // outage) must not leave its stock reserved until expires_at without a trace.
       answers.forEach((answer, index) => {
-        if (answer.status === "rejected") console.error(JSON.stringify({ level: "warn", reservation_id: record.id, phase: record.phase, product_id: products[index], result: String(answer.reason) }));
+        if (answer.status === "rejected")
+          console.error(
+            JSON.stringify({
+              level: "warn",
+              reservation_id: record.id,
+              phase: record.phase,
+              product_id: products[index],
+              result: String(answer.reason),
+            }),
+          );
       });
       if (caller === "alarm") await this.save({ ...record, retries: record.retries + 1 });
       throw new UnfinishedStep(`reservation ${record.id}: a product could not be asked whether it holds attempt ${record.attempt}`);

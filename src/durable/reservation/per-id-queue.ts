@@ -46,7 +46,14 @@ export class PerIdQueue {
     try {
       await save();
     } catch (error) {
-      console.error(JSON.stringify({ level: "error", message: "saving a reservation after its answer failed; it is settled later", reservation_id: id, error: String(error) }));
+      console.error(
+        JSON.stringify({
+          level: "error",
+          message: "saving a reservation after its answer failed; it is settled later",
+          reservation_id: id,
+          error: String(error),
+        }),
+      );
     }
   }
 }

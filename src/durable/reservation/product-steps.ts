@@ -14,18 +14,25 @@ type ProductStub = ReturnType<Env["PRODUCT_LEDGER"]["getByName"]>;
 export type Settled<T> = PromiseSettledResult<T>[];
 
 /** Holds every line of `attempt`, one call per product; answers in the order of linesByProduct. */
-export function holdEveryProduct(product: (product_id: string) => ProductStub, record: ReservationRecord, attempt: number): Promise<Settled<StepResult>> {
+export function holdEveryProduct(
+  product: (product_id: string) => ProductStub,
+  record: ReservationRecord,
+  attempt: number,
+): Promise<Settled<StepResult>> {
   const groups = [...linesByProduct(record.lines)];
-  return settleBounded(groups, PRODUCT_FANOUT_MAX, async ([product_id, lines]): Promise<StepResult> =>
-    await product(product_id).hold({
-      reservation_id: record.id,
-      created_by: record.created_by,
-      reason: record.reason,
-      idempotency_key: record.idempotency_key,
-      attempt,
-      expires_at: record.expires_at,
-      lines,
-    }),
+  return settleBounded(
+    groups,
+    PRODUCT_FANOUT_MAX,
+    async ([product_id, lines]): Promise<StepResult> =>
+      await product(product_id).hold({
+        reservation_id: record.id,
+        created_by: record.created_by,
+        reason: record.reason,
+        idempotency_key: record.idempotency_key,
+        attempt,
+        expires_at: record.expires_at,
+        lines,
+      }),
   );
 }
 
@@ -45,7 +52,11 @@ export function finishEveryProduct(product: (product_id: string) => ProductStub,
 
 /** Whether each product holds the record's current attempt (a read: it never takes stock). */
 export function askEveryProduct(product: (product_id: string) => ProductStub, record: ReservationRecord): Promise<Settled<boolean>> {
-  return settleBounded([...linesByProduct(record.lines).keys()], PRODUCT_FANOUT_MAX, async (product_id) => (await product(product_id).holdsAttempt(record.id, record.attempt)).holds);
+  return settleBounded(
+    [...linesByProduct(record.lines).keys()],
+    PRODUCT_FANOUT_MAX,
+    async (product_id) => (await product(product_id).holdsAttempt(record.id, record.attempt)).holds,
+  );
 }
 
 /**
@@ -54,8 +65,12 @@ export function askEveryProduct(product: (product_id: string) => ProductStub, re
  */
 export function creationRefusal(record: ReservationRecord, holds: Settled<StepResult>): CreateError | undefined {
   const products = [...linesByProduct(record.lines).keys()];
-  const errors = holds.flatMap((result, index) => (result.status === "fulfilled" && !result.value.ok ? [{ product_id: products[index]!, error: result.value.error }] : []));
-  const short = errors.flatMap(({ product_id, error }) => (error.code === "hold_short" ? error.shortages.map((shortage) => ({ product_id, ...shortage })) : []));
+  const errors = holds.flatMap((result, index) =>
+    result.status === "fulfilled" && !result.value.ok ? [{ product_id: products[index]!, error: result.value.error }] : [],
+  );
+  const short = errors.flatMap(({ product_id, error }) =>
+    error.code === "hold_short" ? error.shortages.map((shortage) => ({ product_id, ...shortage })) : [],
+  );
   const unreachable = holds.some((result) => result.status === "rejected");
   if (short.length > 0 && !unreachable) return { code: "reservation_lines_short", lines: short };
   const limit = errors.find(({ error }) => error.code === "limit_exceeded")?.error;

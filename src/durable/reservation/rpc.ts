@@ -2,8 +2,8 @@
 // src/ledger/result.ts). Kept apart from the class so callers import the shapes only.
 
 import type { Shortage } from "../../ledger/holds";
-import type { Result } from "../../ledger/result";
 import type { ReservationLine, ReservationRecord, ReservationStatus, ReservationView } from "../../ledger/reservations";
+import type { Result } from "../../ledger/result";
 
 export type { ReservationView };
 
@@ -29,7 +29,9 @@ export type CreateResult = Result<{ replayed: boolean; reservation: ReservationV
 
 export type ReadResult = Result<{ reservation: ReservationView }, { code: "reservation_not_found"; reservation_id: string }>;
 
-export type CloseError = { code: "reservation_not_found"; reservation_id: string } | { code: "reservation_not_active"; reservation_id: string; status: ReservationStatus };
+export type CloseError =
+  | { code: "reservation_not_found"; reservation_id: string }
+  | { code: "reservation_not_active"; reservation_id: string; status: ReservationStatus };
 export type CloseResult = Result<{ reservation: ReservationView }, CloseError>;
 
 /** A reservation as the object stores it. */

@@ -47,10 +47,24 @@ export function loadReservation(sql: Sql, id: string): StoredReservation | undef
 /** Saves a reservation with the time it next needs work (null when it is finished). */
 export function saveReservation(sql: Sql, record: StoredReservation, now: string, alarm_at: number | null): void {
   run(
-    sql, SAVE,
-    record.id, record.phase, record.reason, record.ttl_seconds, record.expires_at, record.created_by, record.created_at,
-    JSON.stringify(record.lines), record.idempotency_key, record.fingerprint, record.attempt, record.retries,
-    record.closed_by, record.closed_key, now, alarm_at,
+    sql,
+    SAVE,
+    record.id,
+    record.phase,
+    record.reason,
+    record.ttl_seconds,
+    record.expires_at,
+    record.created_by,
+    record.created_at,
+    JSON.stringify(record.lines),
+    record.idempotency_key,
+    record.fingerprint,
+    record.attempt,
+    record.retries,
+    record.closed_by,
+    record.closed_key,
+    now,
+    alarm_at,
   );
 }
 

@@ -1,7 +1,7 @@
 // Bearer-token authentication for /v1, and the role check each route declares.
 import { createMiddleware } from "hono/factory";
 import { BEARER_TOKEN_LENGTH_MAX } from "../../limits";
-import { apiKeysFrom, findApiKey, roleAllows, type Role } from "../api-keys";
+import { apiKeysFrom, findApiKey, type Role, roleAllows } from "../api-keys";
 import type { AppEnv, Principal } from "../app-env";
 import { ProblemError } from "../problem";
 

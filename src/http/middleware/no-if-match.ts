@@ -6,7 +6,8 @@ import { invalidRequest } from "../problem";
 
 export function refuseIfMatch(instead: string) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    if (c.req.header("if-match") !== undefined) throw invalidRequest([{ path: "header.if-match", message: `not supported on this route: ${instead}` }]);
+    if (c.req.header("if-match") !== undefined)
+      throw invalidRequest([{ path: "header.if-match", message: `not supported on this route: ${instead}` }]);
     await next();
   });
 }

@@ -1,15 +1,19 @@
 // Admin: start and inspect export runs and reconciliations (src/export/ does the work).
 import { createRoute, z } from "@hono/zod-openapi";
 import { auditDb } from "../../d1/db";
+import { listRuns, type RunSummary, readFindings, readRun, startRun } from "../../export/runs";
 import { RUN_ID_LENGTH_MAX, RUNS_LIST_LIMIT_DEFAULT, RUNS_LIST_LIMIT_MAX } from "../../limits";
-import { listRuns, readFindings, readRun, startRun, type RunSummary } from "../../export/runs";
 import { requireRole } from "../middleware/auth";
 import { bodyWithin } from "../middleware/body-within";
 import { ProblemError } from "../problem";
 import { createRouter } from "../router";
 import { problemResponses, queryIntegerOr } from "../schemas";
 
-const RunId = z.string().min(1).max(RUN_ID_LENGTH_MAX).regex(/^[a-z]{3}-[0-9a-f-]{36}$/, "a run id as returned when the run started");
+const RunId = z
+  .string()
+  .min(1)
+  .max(RUN_ID_LENGTH_MAX)
+  .regex(/^[a-z]{3}-[0-9a-f-]{36}$/, "a run id as returned when the run started");
 
 const ExportRun = z
   .object({
@@ -34,7 +38,9 @@ const Reconciliation = z
     finished_at: z.string().nullable(),
     products_checked: z.number().int(),
     caches_repaired: z.array(z.object({ product_id: z.string(), before: z.unknown(), after: z.unknown() })),
-    export_divergences: z.array(z.object({ product_id: z.string(), from_seq: z.number().int(), to_seq: z.number().int(), detail: z.string() })),
+    export_divergences: z.array(
+      z.object({ product_id: z.string(), from_seq: z.number().int(), to_seq: z.number().int(), detail: z.string() }),
+    ),
     errors: z.array(z.object({ product_id: z.string(), error: z.string(), attempts: z.number().int() })),
   })
   .openapi("Reconciliation");
@@ -44,30 +50,58 @@ const admin = requireRole("admin");
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 
 const startExport = createRoute({
-  method: "post", path: "/admin/exports", summary: "Start an export to D1 now", middleware: [admin, bodyWithin()] as const,
+  method: "post",
+  path: "/admin/exports",
+  summary: "Start an export to D1 now",
+  middleware: [admin, bodyWithin()] as const,
   responses: { 202: json(Started("run_id"), "Started"), ...problemResponses(401, 403, 413) },
 });
 const getExport = createRoute({
-  method: "get", path: "/admin/exports/{run_id}", summary: "An export run's progress", middleware: admin,
+  method: "get",
+  path: "/admin/exports/{run_id}",
+  summary: "An export run's progress",
+  middleware: admin,
   request: { params: z.object({ run_id: RunId }) },
   responses: { 200: json(ExportRun, "The run"), ...problemResponses(400, 401, 403, 404) },
 });
 const listExports = createRoute({
-  method: "get", path: "/admin/exports", summary: "Recent export runs, newest first", middleware: admin,
+  method: "get",
+  path: "/admin/exports",
+  summary: "Recent export runs, newest first",
+  middleware: admin,
   request: { query: z.object({ limit: queryIntegerOr(1, RUNS_LIST_LIMIT_MAX, RUNS_LIST_LIMIT_DEFAULT) }) },
   responses: { 200: json(z.object({ data: z.array(ExportRun) }), "Runs"), ...problemResponses(400, 401, 403) },
 });
 const startReconciliation = createRoute({
-  method: "post", path: "/admin/reconciliations", summary: "Check every product now", middleware: [admin, bodyWithin()] as const,
+  method: "post",
+  path: "/admin/reconciliations",
+  summary: "Check every product now",
+  middleware: [admin, bodyWithin()] as const,
   responses: { 202: json(Started("id"), "Started"), ...problemResponses(401, 403, 413) },
 });
 const listReconciliations = createRoute({
-  method: "get", path: "/admin/reconciliations", summary: "Recent reconciliations, newest first (without their findings)", middleware: admin,
+  method: "get",
+  path: "/admin/reconciliations",
+  summary: "Recent reconciliations, newest first (without their findings)",
+  middleware: admin,
   request: { query: z.object({ limit: queryIntegerOr(1, RUNS_LIST_LIMIT_MAX, RUNS_LIST_LIMIT_DEFAULT) }) },
-  responses: { 200: json(z.object({ data: z.array(Reconciliation.omit({ caches_repaired: true, export_divergences: true }).extend({ products_total: z.number().int() })) }), "Reconciliations"), ...problemResponses(400, 401, 403) },
+  responses: {
+    200: json(
+      z.object({
+        data: z.array(
+          Reconciliation.omit({ caches_repaired: true, export_divergences: true }).extend({ products_total: z.number().int() }),
+        ),
+      }),
+      "Reconciliations",
+    ),
+    ...problemResponses(400, 401, 403),
+  },
 });
 const getReconciliation = createRoute({
-  method: "get", path: "/admin/reconciliations/{id}", summary: "A reconciliation's findings", middleware: admin,
+  method: "get",
+  path: "/admin/reconciliations/{id}",
+  summary: "A reconciliation's findings",
+  middleware: admin,
   request: { params: z.object({ id: RunId }) },
   responses: { 200: json(Reconciliation, "The reconciliation"), ...problemResponses(400, 401, 403, 404) },
 });
@@ -92,7 +126,16 @@ export const adminRuns = createRouter()
   })
   .openapi(listReconciliations, async (c) => {
     const runs = await listRuns(auditDb(c.env.AUDIT_DB), "reconciliation", c.req.valid("query").limit);
-    return c.json({ data: runs.map(({ run_id, kind: _kind, rows_exported: _rows, products_done, ...rest }) => ({ id: run_id, products_checked: products_done, ...rest })) }, 200);
+    return c.json(
+      {
+        data: runs.map(({ run_id, kind: _kind, rows_exported: _rows, products_done, ...rest }) => ({
+          id: run_id,
+          products_checked: products_done,
+          ...rest,
+        })),
+      },
+      200,
+    );
   })
   .openapi(getReconciliation, async (c) => {
     const db = auditDb(c.env.AUDIT_DB);

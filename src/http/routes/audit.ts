@@ -3,7 +3,13 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { decodeCursor, encodeCursor, listAuditTransactions, SUMMARY_GROUPS, summarize } from "../../audit/queries";
 import { auditDb } from "../../d1/db";
 import { exportedThrough } from "../../export/runs";
-import { AUDIT_CURSOR_LENGTH_MAX, AUDIT_PAGE_LIMIT_DEFAULT, AUDIT_PAGE_LIMIT_MAX, PRINCIPAL_LENGTH_MAX, REASON_LENGTH_MAX } from "../../limits";
+import {
+  AUDIT_CURSOR_LENGTH_MAX,
+  AUDIT_PAGE_LIMIT_DEFAULT,
+  AUDIT_PAGE_LIMIT_MAX,
+  PRINCIPAL_LENGTH_MAX,
+  REASON_LENGTH_MAX,
+} from "../../limits";
 import { requireRole } from "../middleware/auth";
 import { invalidRequest } from "../problem";
 import { createRouter } from "../router";
@@ -69,7 +75,8 @@ export const audit = createRouter()
   .openapi(listAudit, async (c) => {
     const { after, limit, ...filter } = c.req.valid("query");
     const cursor = after === undefined ? null : decodeCursor(after);
-    if (after !== undefined && cursor === null) throw invalidRequest([{ path: "query.after", message: "not a cursor returned by this endpoint" }]);
+    if (after !== undefined && cursor === null)
+      throw invalidRequest([{ path: "query.after", message: "not a cursor returned by this endpoint" }]);
     const db = auditDb(c.env.AUDIT_DB);
     const [page, through] = await Promise.all([listAuditTransactions(db, filter, cursor, limit), exportedThrough(db)]);
     return c.json({ data: page.data, next_after: page.next === null ? null : encodeCursor(page.next), exported_through: through }, 200);

@@ -1,15 +1,30 @@
 // POST and GET /v1/products/{product_id}/transactions: append to and page through the ledger.
 import { createRoute } from "@hono/zod-openapi";
 import type { WriteResult } from "../../durable/product-ledger/rpc";
-import { DEFAULT_LOCATION_ID, type JsonObject, type Stock, type Transaction, type TransactionRequest, type WriteCommand } from "../../ledger/types";
-import { productLedger } from "../objects";
-import { unwrap } from "../problems";
+import {
+  DEFAULT_LOCATION_ID,
+  type JsonObject,
+  type Stock,
+  type Transaction,
+  type TransactionRequest,
+  type WriteCommand,
+} from "../../ledger/types";
 import { requireRole } from "../middleware/auth";
 import { requireIdempotencyKey } from "../middleware/idempotency-key";
 import { jsonBody } from "../middleware/json-body";
+import { productLedger } from "../objects";
 import { invalidRequest } from "../problem";
+import { unwrap } from "../problems";
 import { createRouter } from "../router";
-import { ProductIdParams, problemResponses, TransactionBody, TransactionPage, TransactionQuery, WriteHeaders, WriteResponse } from "../schemas";
+import {
+  ProductIdParams,
+  problemResponses,
+  TransactionBody,
+  TransactionPage,
+  TransactionQuery,
+  WriteHeaders,
+  WriteResponse,
+} from "../schemas";
 
 const postTransaction = createRoute({
   method: "post",
@@ -23,7 +38,10 @@ const postTransaction = createRoute({
   },
   responses: {
     201: { description: "Written", content: { "application/json": { schema: WriteResponse } } },
-    200: { description: "Replayed: the first success's body, with Idempotent-Replayed: true", content: { "application/json": { schema: WriteResponse } } },
+    200: {
+      description: "Replayed: the first success's body, with Idempotent-Replayed: true",
+      content: { "application/json": { schema: WriteResponse } },
+    },
     ...problemResponses(400, 401, 403, 409, 412, 413, 415, 422),
   },
 });
@@ -57,7 +75,12 @@ export const productTransactions = createRouter()
   });
 
 /** The command a validated POST /transactions asks the product's object to carry out. */
-export function writeCommandFor(idempotency_key: string, principal: string, expected_version: number | null, body: TransactionBody): WriteCommand {
+export function writeCommandFor(
+  idempotency_key: string,
+  principal: string,
+  expected_version: number | null,
+  body: TransactionBody,
+): WriteCommand {
   return { idempotency_key, principal, expected_version, is_fact: false, requests: [toTransactionRequest(body)] };
 }
 
@@ -65,7 +88,11 @@ export function writeCommandFor(idempotency_key: string, principal: string, expe
  * The answer to a write: 201 with the new row and the stock, 200 with the first answer and
  * Idempotent-Replayed: true for a replay, or the refusal as a thrown problem.
  */
-export function writeAnswer(result: WriteResult): { status: 200 | 201; body: { transaction: Transaction; stock: Stock }; headers: Record<string, string> } {
+export function writeAnswer(result: WriteResult): {
+  status: 200 | 201;
+  body: { transaction: Transaction; stock: Stock };
+  headers: Record<string, string>;
+} {
   const written = unwrap(result);
   const body = { transaction: written.transactions[0]!, stock: written.stock };
   return written.replayed ? { status: 200, body, headers: { "Idempotent-Replayed": "true" } } : { status: 201, body, headers: {} };

@@ -4,8 +4,8 @@ import { canonicalJson } from "../../ledger/fingerprint";
 import { DEFAULT_LOCATION_ID } from "../../ledger/types";
 import { sha256Hex } from "../../lib/sha256";
 import { requireRole } from "../middleware/auth";
-import { requireIdempotencyKey } from "../middleware/idempotency-key";
 import { bodyWithin } from "../middleware/body-within";
+import { requireIdempotencyKey } from "../middleware/idempotency-key";
 import { jsonBody } from "../middleware/json-body";
 import { refuseIfMatch } from "../middleware/no-if-match";
 import { reservationObject } from "../objects";
@@ -59,10 +59,30 @@ export const reservations = createRouter()
     const principal = c.get("principal").id;
     const idempotency_key = c.req.valid("header")["idempotency-key"];
     const id = body.reservation_id ?? generatedReservationId(principal, idempotency_key);
-    const lines = body.lines.map((line) => ({ product_id: line.product_id, location_id: line.location_id ?? DEFAULT_LOCATION_ID, quantity: line.quantity }));
-    const fingerprint = canonicalJson({ principal, reservation_id: body.reservation_id ?? null, reason: body.reason, ttl_seconds: body.ttl_seconds, lines });
+    const lines = body.lines.map((line) => ({
+      product_id: line.product_id,
+      location_id: line.location_id ?? DEFAULT_LOCATION_ID,
+      quantity: line.quantity,
+    }));
+    const fingerprint = canonicalJson({
+      principal,
+      reservation_id: body.reservation_id ?? null,
+      reason: body.reason,
+      ttl_seconds: body.ttl_seconds,
+      lines,
+    });
 
-    const created = unwrap(await reservationObject(c.env, id).create({ id, reason: body.reason, ttl_seconds: body.ttl_seconds, lines, principal, idempotency_key, fingerprint }));
+    const created = unwrap(
+      await reservationObject(c.env, id).create({
+        id,
+        reason: body.reason,
+        ttl_seconds: body.ttl_seconds,
+        lines,
+        principal,
+        idempotency_key,
+        fingerprint,
+      }),
+    );
     if (created.replayed) c.header("Idempotent-Replayed", "true");
     return c.json(created.reservation, created.replayed ? 200 : 201);
   })
@@ -72,11 +92,17 @@ export const reservations = createRouter()
   })
   .openapi(commitReservation, async (c) => {
     const { id } = c.req.valid("param");
-    return c.json(unwrap(await reservationObject(c.env, id).commit(id, c.get("principal").id, c.req.valid("header")["idempotency-key"])).reservation, 200);
+    return c.json(
+      unwrap(await reservationObject(c.env, id).commit(id, c.get("principal").id, c.req.valid("header")["idempotency-key"])).reservation,
+      200,
+    );
   })
   .openapi(releaseReservation, async (c) => {
     const { id } = c.req.valid("param");
-    return c.json(unwrap(await reservationObject(c.env, id).release(id, c.get("principal").id, c.req.valid("header")["idempotency-key"])).reservation, 200);
+    return c.json(
+      unwrap(await reservationObject(c.env, id).release(id, c.get("principal").id, c.req.valid("header")["idempotency-key"])).reservation,
+      200,
+    );
   });
 
 /**

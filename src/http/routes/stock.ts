@@ -39,7 +39,10 @@ const getManyStock = createRoute({
   middleware: [requireRole("read")] as const,
   request: { query: z.object({ product_ids: ProductIdList }) },
   responses: {
-    200: { description: "One stock object per id", content: { "application/json": { schema: z.object({ data: z.array(StockWithLocations) }) } } },
+    200: {
+      description: "One stock object per id",
+      content: { "application/json": { schema: z.object({ data: z.array(StockWithLocations) }) } },
+    },
     ...problemResponses(400, 401, 403),
   },
 });

@@ -4,8 +4,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { GENESIS_HASH } from "../../ledger/hash-chain";
 import { VERIFY_PAGE_ROWS } from "../../limits";
-import { productLedger } from "../objects";
 import { requireRole } from "../middleware/auth";
+import { productLedger } from "../objects";
 import { createRouter } from "../router";
 import { ProductIdParams, problemResponses } from "../schemas";
 
@@ -24,7 +24,10 @@ const verifyRoute = createRoute({
   summary: "Recompute the product's hash chain and report the first bad seq",
   middleware: requireRole("admin"),
   request: { params: ProductIdParams },
-  responses: { 200: { description: "The result", content: { "application/json": { schema: Verification } } }, ...problemResponses(400, 401, 403) },
+  responses: {
+    200: { description: "The result", content: { "application/json": { schema: Verification } } },
+    ...problemResponses(400, 401, 403),
+  },
 });
 
 export const verify = createRouter().openapi(verifyRoute, async (c) => {
@@ -39,7 +42,10 @@ export const verify = createRouter().openapi(verifyRoute, async (c) => {
     after_seq = page.last_seq;
     after_hash = page.last_hash;
     if (page.done) {
-      return c.json({ ok: page.first_bad_seq === null, rows_checked, head: { seq: after_seq, hash: after_hash }, first_bad_seq: page.first_bad_seq }, 200);
+      return c.json(
+        { ok: page.first_bad_seq === null, rows_checked, head: { seq: after_seq, hash: after_hash }, first_bad_seq: page.first_bad_seq },
+        200,
+      );
     }
   }
 });

@@ -2,7 +2,13 @@
 // instead of a bearer token; and the admin's delivery log.
 import { createRoute, z } from "@hono/zod-openapi";
 import { auditDb } from "../../d1/db";
-import { TOTAL_MAX, WEBHOOK_BODY_BYTES_MAX, WEBHOOK_DELIVERIES_PAGE_LIMIT_DEFAULT, WEBHOOK_DELIVERIES_PAGE_LIMIT_MAX, WEBHOOK_ID_LENGTH_MAX } from "../../limits";
+import {
+  TOTAL_MAX,
+  WEBHOOK_BODY_BYTES_MAX,
+  WEBHOOK_DELIVERIES_PAGE_LIMIT_DEFAULT,
+  WEBHOOK_DELIVERIES_PAGE_LIMIT_MAX,
+  WEBHOOK_ID_LENGTH_MAX,
+} from "../../limits";
 import { listDeliveries } from "../../webhooks/deliveries";
 import { verifySignature } from "../../webhooks/signature";
 import { SOURCE_ID_PATTERN, webhookSourcesFrom } from "../../webhooks/sources";
@@ -10,9 +16,9 @@ import { requireRole } from "../middleware/auth";
 import { bodyWithin } from "../middleware/body-within";
 import { invalidRequest, ProblemError } from "../problem";
 import { bodyNotRead } from "../read-body";
-import { deliver } from "../webhook-delivery";
 import { createRouter } from "../router";
 import { optionalQueryInteger, Problem, problemResponses, queryIntegerOr } from "../schemas";
+import { deliver } from "../webhook-delivery";
 
 const SourceId = z.string().regex(SOURCE_ID_PATTERN);
 
@@ -33,9 +39,27 @@ const receiveWebhook = createRoute({
   // signature is checked on the raw bytes before anything parses them, and a missing header
   // is a 401 invalid_signature, not a 400.
   parameters: [
-    { in: "header", name: "webhook-id", required: true, description: "The delivery's id; the same id again is a duplicate", schema: { type: "string", minLength: 1, maxLength: WEBHOOK_ID_LENGTH_MAX } },
-    { in: "header", name: "webhook-timestamp", required: true, description: "Unix seconds; refused beyond 5 minutes from now", schema: { type: "string", pattern: "^[0-9]{1,12}$" } },
-    { in: "header", name: "webhook-signature", required: true, description: "Space-separated v1,<base64 HMAC-SHA256 of id.timestamp.body>", schema: { type: "string" } },
+    {
+      in: "header",
+      name: "webhook-id",
+      required: true,
+      description: "The delivery's id; the same id again is a duplicate",
+      schema: { type: "string", minLength: 1, maxLength: WEBHOOK_ID_LENGTH_MAX },
+    },
+    {
+      in: "header",
+      name: "webhook-timestamp",
+      required: true,
+      description: "Unix seconds; refused beyond 5 minutes from now",
+      schema: { type: "string", pattern: "^[0-9]{1,12}$" },
+    },
+    {
+      in: "header",
+      name: "webhook-signature",
+      required: true,
+      description: "Space-separated v1,<base64 HMAC-SHA256 of id.timestamp.body>",
+      schema: { type: "string" },
+    },
   ],
   requestBody: {
     required: true,
@@ -78,7 +102,11 @@ const listWebhooks = createRoute({
   responses: {
     200: {
       description: "One page of deliveries",
-      content: { "application/json": { schema: z.object({ data: z.array(z.record(z.string(), z.unknown())), next_after: z.number().int().nullable() }) } },
+      content: {
+        "application/json": {
+          schema: z.object({ data: z.array(z.record(z.string(), z.unknown())), next_after: z.number().int().nullable() }),
+        },
+      },
     },
     ...problemResponses(400, 401, 403),
   },
@@ -91,8 +119,15 @@ export const webhooks = createRouter()
     if (source === undefined) throw new ProblemError("not_found", "No such webhook source.");
 
     // Verify the raw bytes before anything reads them as JSON.
-    const body = await c.req.arrayBuffer().then((bytes) => new Uint8Array(bytes), () => Promise.reject(bodyNotRead()));
-    const headers = { id: c.req.header("webhook-id"), timestamp: c.req.header("webhook-timestamp"), signature: c.req.header("webhook-signature") };
+    const body = await c.req.arrayBuffer().then(
+      (bytes) => new Uint8Array(bytes),
+      () => Promise.reject(bodyNotRead()),
+    );
+    const headers = {
+      id: c.req.header("webhook-id"),
+      timestamp: c.req.header("webhook-timestamp"),
+      signature: c.req.header("webhook-signature"),
+    };
     if (!(await verifySignature(source.keys, headers, body, Math.floor(Date.now() / 1000)))) {
       throw new ProblemError("invalid_signature", "The webhook signature is not valid.");
     }
@@ -115,4 +150,3 @@ export const webhooks = createRouter()
     const page = await listDeliveries(auditDb(c.env.AUDIT_DB), c.req.valid("query"));
     return c.json(page, 200);
   });
-
