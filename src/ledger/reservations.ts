@@ -54,6 +54,30 @@ export interface ReservationRecord {
   closed_key: string | null;
 }
 
+/** A new creation attempt, saved before any product is called: `pending`, expiring ttl_seconds from `now`. */
+export function pendingRecord(
+  request: Pick<ReservationRecord, "id" | "reason" | "ttl_seconds" | "lines" | "created_by" | "idempotency_key" | "fingerprint">,
+  attempt: number,
+  now: string,
+): ReservationRecord {
+  return {
+    id: request.id,
+    phase: "pending",
+    reason: request.reason,
+    ttl_seconds: request.ttl_seconds,
+    expires_at: new Date(Date.parse(now) + request.ttl_seconds * 1000).toISOString(),
+    created_by: request.created_by,
+    created_at: now,
+    lines: request.lines,
+    idempotency_key: request.idempotency_key,
+    fingerprint: request.fingerprint,
+    attempt,
+    retries: 0,
+    closed_by: null,
+    closed_key: null,
+  };
+}
+
 /** What clients see of a reservation (the body of every reservation response). */
 export interface ReservationView {
   id: string;

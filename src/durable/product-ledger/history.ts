@@ -2,10 +2,13 @@
 // position's levels recomputed from the ledger, the hash chain's links, and the backfill that
 // links rows written before the chain existed. Synchronous.
 
-import { chainRows, GENESIS_HASH } from "../../ledger/hash-chain";
+import { chainRows, checkChainPage, GENESIS_HASH } from "../../ledger/hash-chain";
+import { err, ok } from "../../ledger/result";
+import { totalsFromLevels, withLocations } from "../../ledger/stock";
 import { STORED_ROW_COLUMNS, type StoredRow, toTransaction } from "../../ledger/stored-row";
 import { type LocationLevel, ON_HAND_TYPES, type Transaction, type TransactionType } from "../../ledger/types";
 import { allRows, firstRow, run, type Sql } from "../sql";
+import type { StockAtQuery, StockAtResult, VerifyPageResult } from "./rpc";
 
 const COLUMNS = STORED_ROW_COLUMNS.join(", ");
 /** The on-hand types as SQL literals: constant text from the code, never from a request. */
@@ -111,4 +114,33 @@ export function backfillHashes(sql: Sql, product_id: string, page_rows: number):
   );
   for (const row of linked) run(sql, SET_HASHES, row.prev_hash, row.hash, row.seq);
   return { hashed: linked.length, done: rows.length < page_rows };
+}
+
+/** Stock at a past ledger position or instant, recomputed from the ledger rows (`current_version`: the cached version). */
+export function stockAt(sql: Sql, product_id: string, current_version: number, query: StockAtQuery): StockAtResult {
+  const version = "at_version" in query ? query.at_version : Math.min(versionAsOf(sql, query.as_of), current_version);
+  if (version > current_version) return err({ code: "version_not_reached", current_version });
+  const { levels, updated_at } = levelsFromLedger(sql, version);
+  return ok({ stock: { ...withLocations(totalsFromLevels(product_id, levels, version, updated_at), levels), derived: true as const } });
+}
+
+/**
+ * Recomputes one page of the hash chain after (after_seq, after_hash). The caller walks the
+ * pages, so a ledger of millions of rows is verified without one giant read. Rows cut off the
+ * end still leave a chain that links: the cached `version` says they existed.
+ */
+export function verifyPage(
+  sql: Sql,
+  product_id: string,
+  version: number,
+  after_seq: number,
+  after_hash: string,
+  limit: number,
+): VerifyPageResult {
+  const rows = rowsAfter(sql, product_id, after_seq, limit);
+  const check = checkChainPage(after_seq, after_seq === 0 ? GENESIS_HASH : after_hash, rows);
+  const done = check.first_bad_seq !== null || rows.length < limit;
+  if (done && check.first_bad_seq === null && check.last_seq < version)
+    return ok({ ...check, first_bad_seq: check.last_seq + 1, done, version });
+  return ok({ ...check, done, version });
 }

@@ -20,6 +20,7 @@ import {
   isExpired,
   linesByProduct,
   nextAlarmAt,
+  pendingRecord,
   publicStatus,
   type ReservationStatus,
   retryDelayMs,
@@ -32,7 +33,7 @@ import { RESERVATION_ALARM_BATCH_MAX, RESERVATION_ALARM_PRODUCT_CALLS_MAX } from
 import type { Sql } from "../sql";
 import { AlarmSchedule } from "./alarm-schedule";
 import { PerIdQueue } from "./per-id-queue";
-import { askEveryProduct, creationRefusal, finishEveryProduct, holdEveryProduct } from "./product-steps";
+import { askEveryProduct, creationRefusal, finishEveryProduct, holdEveryProduct, logUnfinished } from "./product-steps";
 import type { CloseResult, CreateReservation, CreateResult, ReadResult, ReservationDeps, StoredReservation } from "./rpc";
 import { deferReservation, dueReservationIds, loadReservation, saveReservation } from "./store";
 
@@ -156,23 +157,7 @@ export class Reservation extends DurableObject<Env> {
   }
 
   private async attemptCreate(input: CreateReservation, attempt: number): Promise<CreateResult> {
-    const now = this.now();
-    let record: StoredReservation = {
-      id: input.id,
-      phase: "pending",
-      reason: input.reason,
-      ttl_seconds: input.ttl_seconds,
-      expires_at: new Date(Date.parse(now) + input.ttl_seconds * 1000).toISOString(),
-      created_by: input.principal,
-      created_at: now,
-      lines: input.lines,
-      idempotency_key: input.idempotency_key,
-      fingerprint: input.fingerprint,
-      attempt,
-      retries: 0,
-      closed_by: null,
-      closed_key: null,
-    };
+    let record = pendingRecord({ ...input, created_by: input.principal }, attempt, this.now());
     await this.save(record);
 
     const results = await holdEveryProduct(this.product, record, attempt);
@@ -243,16 +228,7 @@ export class Reservation extends DurableObject<Env> {
     if (failed.length > 0) {
       const next = { ...record, retries: record.retries + 1 };
       await this.save(next);
-      for (const result of failed) {
-        console.error(
-          JSON.stringify({
-            level: "warn",
-            reservation_id: record.id,
-            phase: record.phase,
-            result: result.status === "rejected" ? String(result.reason) : result.value,
-          }),
-        );
-      }
+      logUnfinished(record, results);
       throw new UnfinishedStep(`reservation ${record.id}: ${failed.length} product(s) not finished in phase ${record.phase}`);
     }
     const finished = { ...record, phase: done, retries: 0 };
@@ -272,7 +248,6 @@ export class Reservation extends DurableObject<Env> {
    */
   private async settlePending(record: StoredReservation, caller: "request" | "alarm"): Promise<StoredReservation> {
     if (record.phase !== "pending") return record;
-    const products = [...linesByProduct(record.lines).keys()];
     const answers = await askEveryProduct(this.product, record);
     let settled: StoredReservation;
     if (answers.some((answer) => answer.status === "fulfilled" && !answer.value)) {
@@ -284,18 +259,7 @@ export class Reservation extends DurableObject<Env> {
     } else {
       // Logged like finish()'s failures: a product that keeps failing to answer (a bug, not an
       // outage) must not leave its stock reserved until expires_at without a trace.
-      answers.forEach((answer, index) => {
-        if (answer.status === "rejected")
-          console.error(
-            JSON.stringify({
-              level: "warn",
-              reservation_id: record.id,
-              phase: record.phase,
-              product_id: products[index],
-              result: String(answer.reason),
-            }),
-          );
-      });
+      logUnfinished(record, answers);
       if (caller === "alarm") await this.save({ ...record, retries: record.retries + 1 });
       throw new UnfinishedStep(`reservation ${record.id}: a product could not be asked whether it holds attempt ${record.attempt}`);
     }

@@ -77,3 +77,20 @@ export function creationRefusal(record: ReservationRecord, holds: Settled<StepRe
   if (limit?.code === "limit_exceeded") return { code: "limit_exceeded", detail: limit.detail };
   return undefined;
 }
+
+/**
+ * Logs the products whose call failed (thrown) or was refused, one line each, with the product:
+ * a product that keeps failing (a bug, not an outage) must not leave its stock reserved
+ * without a trace.
+ */
+export function logUnfinished(record: ReservationRecord, results: Settled<StepResult> | Settled<boolean>): void {
+  const products = [...linesByProduct(record.lines).keys()];
+  results.forEach((result, index) => {
+    const refused = result.status === "fulfilled" && typeof result.value === "object" && !result.value.ok;
+    if (result.status === "fulfilled" && !refused) return;
+    const detail = result.status === "rejected" ? String(result.reason) : result.value;
+    console.error(
+      JSON.stringify({ level: "warn", reservation_id: record.id, phase: record.phase, product_id: products[index], result: detail }),
+    );
+  });
+}
