@@ -9,9 +9,9 @@ export type TestRole = keyof typeof TEST_TOKENS;
 
 /** Webhook sources configured for the tests (vitest.config.ts). `rotated` has two secrets. */
 export const TEST_WEBHOOK_SECRETS = {
-  primary: "whsec_" + btoa("test-webhook-secret-primary-0001"),
-  previous: "whsec_" + btoa("test-webhook-secret-previous-002"),
-  other: "whsec_" + btoa("test-webhook-secret-of-other-003"),
+  primary: `whsec_${btoa("test-webhook-secret-primary-0001")}`,
+  previous: `whsec_${btoa("test-webhook-secret-previous-002")}`,
+  other: `whsec_${btoa("test-webhook-secret-of-other-003")}`,
 } as const;
 
 export const TEST_WEBHOOK_SOURCES = [

@@ -914,7 +914,7 @@ describe("webhook request limits and validation", () => {
       pad: "x".repeat(256 * 1024 - base.length),
     };
     expect(JSON.stringify(exact).length).toBe(256 * 1024);
-    const over = { ...exact, pad: exact.pad + "x" };
+    const over = { ...exact, pad: `${exact.pad}x` };
 
     await problemOf(await send(over), 413, "payload_too_large");
     expect((await rawState(product)).rows).toHaveLength(0);

@@ -18,7 +18,7 @@ const fixture = readFileSync(path.join(here, "fixtures/sku-fixture.jsonl"), "utf
 
 function verify(rows) {
   const file = path.join(mkdtempSync(path.join(tmpdir(), "verify-")), "ledger.jsonl");
-  writeFileSync(file, rows.map((row) => JSON.stringify(row)).join("\n") + "\n");
+  writeFileSync(file, `${rows.map((row) => JSON.stringify(row)).join("\n")}\n`);
   const run = spawnSync(process.execPath, [script, file], { encoding: "utf8" });
   return { status: run.status, out: run.stdout + run.stderr };
 }

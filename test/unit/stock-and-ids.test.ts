@@ -330,7 +330,7 @@ describe("apiKeysFrom", () => {
   const HASH = "a".repeat(64);
 
   it("parses a valid secret into keys with the hash as 32 bytes", () => {
-    const keys = apiKeysFrom(JSON.stringify([{ principal: "storefront-eu", role: "write", token_sha256: "00ff" + HASH.slice(4) }]));
+    const keys = apiKeysFrom(JSON.stringify([{ principal: "storefront-eu", role: "write", token_sha256: `00ff${HASH.slice(4)}` }]));
     expect(keys).toHaveLength(1);
     expect(keys[0]!.principal).toBe("storefront-eu");
     expect(keys[0]!.role).toBe("write");
@@ -364,7 +364,7 @@ describe("apiKeysFrom", () => {
 
   it("fails closed when the secret is not JSON", () => {
     expect(apiKeysFrom("not json")).toEqual([]);
-    expect(apiKeysFrom('[{"principal":"p","role":"admin","token_sha256":"' + HASH + '"}')).toEqual([]);
+    expect(apiKeysFrom(`[{"principal":"p","role":"admin","token_sha256":"${HASH}"}`)).toEqual([]);
   });
 
   it("fails closed when the secret has the wrong shape", () => {
