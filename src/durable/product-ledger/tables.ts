@@ -139,14 +139,3 @@ export const orderLineCancellations = sqliteTable("order_line_cancellations", {
   key: text("key").primaryKey(),
   createdAt: text("created_at").notNull(),
 });
-
-export const schema = {
-  ledgerRows,
-  locationStock,
-  productStock,
-  idempotencyKeys,
-  reservationHolds,
-  reservationFences,
-  exportState,
-  orderLineCancellations,
-};

@@ -37,5 +37,3 @@ export const reservations = sqliteTable(
   },
   (table) => [index("reservations_alarm_at").on(table.alarmAt).where(sql`${table.alarmAt} IS NOT NULL`)],
 );
-
-export const reservationSchema = { reservations };
