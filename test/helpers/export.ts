@@ -2,7 +2,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { ProductLedger } from "../../src/durable/product-ledger/object";
-import { call } from "./http";
+import { call, freshProductId } from "./http";
 import { directCommand, ledgerStub } from "./ledger-object";
 import { waitFor } from "./wait";
 
@@ -18,6 +18,14 @@ export async function fillLedger(product_id: string, count: number, reason = (n:
     const results = await ledgerStub(product_id).writeEach(commands.slice(start, start + 250));
     if (results.some((result) => !result.ok)) throw new Error("fillLedger: a write was refused");
   }
+}
+
+/** A fresh product with `count` rows, registered in D1 (so that the next export takes it). */
+export async function productWithRows(count: number, prefix = "exp"): Promise<string> {
+  const product = freshProductId(prefix);
+  await fillLedger(product, count);
+  await waitRegistered(product);
+  return product;
 }
 
 export async function isRegistered(product_id: string): Promise<boolean> {

@@ -1,6 +1,8 @@
-// Looking inside a product's Durable Object: its SQLite rows, its fault seams, and closing it to requests for a while.
+// Looking inside a product's Durable Object: its SQLite rows and whether its cache agrees with them,
+// its fault seams, and closing it to requests for a while.
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { expect } from "vitest";
 import type { ProductLedger } from "../../src/durable/product-ledger/object";
 import type { TransactionRequest, WriteCommand } from "../../src/ledger/types";
 
@@ -90,4 +92,18 @@ export function sumsFromRows(rows: RawState["rows"]): Map<string, { on_hand: num
     sums.set(row.location_id, level);
   }
   return sums;
+}
+
+/** The raw rows of one type (RESERVE, RELEASE, REMOVE…): in these tests, those a product's reservations left. */
+export function reservationRows(raw: RawState, type: string): RawState["rows"] {
+  return raw.rows.filter((row) => row.type === type);
+}
+
+/** The product's cache equals the sums of its raw rows, with seq 1..n and no gaps. */
+export async function expectConsistent(product_id: string): Promise<void> {
+  const raw = await rawState(product_id);
+  const sums = sumsFromRows(raw.rows);
+  expect(raw.levels).toEqual([...sums.keys()].sort().map((location_id) => ({ location_id, ...sums.get(location_id)! })));
+  expect(raw.rows.map((row) => row.seq)).toEqual(raw.rows.map((_, i) => i + 1));
+  expect(raw.totals?.version ?? 0).toBe(raw.rows.length);
 }

@@ -45,6 +45,30 @@ export interface StockWithLocations extends Stock {
   derived?: true;
 }
 
+export interface ReservationLine {
+  product_id: string;
+  location_id: string;
+  quantity: number;
+}
+
+export interface Reservation {
+  id: string;
+  status: "held" | "committed" | "released" | "expired";
+  reason: string;
+  expires_at: string;
+  created_by: string;
+  created_at: string;
+  lines: ReservationLine[];
+}
+
+/** A line of an insufficient_stock problem from POST /v1/reservations. */
+export interface ShortLine {
+  product_id: string;
+  location_id: string;
+  requested: number;
+  available: number;
+}
+
 /** One page of GET /v1/products/{id}/transactions. */
 export interface TransactionPage {
   data: Transaction[];
@@ -64,6 +88,13 @@ export interface Problem {
   code: string;
   errors?: FieldError[];
   [extension: string]: unknown;
+}
+
+/** Asserts the status (showing the body when it differs); returns the parsed body. */
+export async function expectStatus<T>(response: Response, status: number): Promise<T> {
+  const text = await response.text();
+  expect(response.status, text).toBe(status);
+  return JSON.parse(text) as T;
 }
 
 /** Asserts the status, the problem+json type, the RFC 9457 members and the code; returns the problem. */

@@ -9,7 +9,7 @@ import type { Reservation } from "../../src/durable/reservation/object";
 import { dueReservationIds } from "../../src/durable/reservation/store";
 import { reservationShard } from "../../src/ledger/reservations";
 import { RESERVATION_ALARM_BATCH_MAX, RESERVATION_ALARM_PRODUCT_CALLS_MAX } from "../../src/limits";
-import { call, freshProductId, getStock, postTransaction } from "../helpers/http";
+import { call, freshProductId, getStock, stocked } from "../helpers/http";
 import { closeProductFor } from "../helpers/ledger-object";
 import {
   closeReservation,
@@ -54,12 +54,6 @@ async function makeDueAtOnce(ids: string[]): Promise<string[]> {
     await state.storage.setAlarm(Date.now());
     return firstRun;
   });
-}
-
-async function stocked(quantity: number): Promise<string> {
-  const product = freshProductId("shard");
-  expect((await postTransaction(product, { type: "ADD", quantity })).status).toBe(201);
-  return product;
 }
 
 async function alarmOf(id: string): Promise<number | null> {
