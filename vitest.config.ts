@@ -20,6 +20,8 @@ export default defineConfig(async () => {
             API_KEYS: JSON.stringify(apiKeys),
             WEBHOOK_SOURCES: JSON.stringify(TEST_WEBHOOK_SOURCES),
             TEST_D1_MIGRATIONS: d1Migrations,
+            // The tests' receiver listens on 127.0.0.1 (test/helpers/receiver-server.ts).
+            ALLOW_LOCAL_WEBHOOK_URLS: "true",
           },
           // Deliver queued export messages within 50 ms instead of the configured 1 s.
           queueConsumers: { "ledger-export": { maxBatchTimeout: 0.05 } },
@@ -28,6 +30,7 @@ export default defineConfig(async () => {
     ],
     test: {
       setupFiles: ["./test/helpers/apply-d1-migrations.ts"],
+      globalSetup: ["./test/helpers/receiver-server.mjs"],
       testTimeout: 30_000,
     },
   };

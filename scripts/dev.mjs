@@ -22,5 +22,7 @@ const migrated = wrangler(["d1", "migrations", "apply", "inventory-audit", "--lo
 if (migrated.status !== 0) process.exit(migrated.status ?? 1);
 
 if (!args.some((arg) => arg.startsWith("--show-interactive-dev-session"))) args.push("--show-interactive-dev-session=false");
+// Local receivers (http://127.0.0.1:<port>) may subscribe to the change feed, in local development only.
+if (!args.some((arg) => arg.includes("ALLOW_LOCAL_WEBHOOK_URLS"))) args.push("--var", "ALLOW_LOCAL_WEBHOOK_URLS:true");
 const dev = wrangler(["dev", ...args]);
 process.exit(dev.status ?? 1);

@@ -9,6 +9,7 @@ import { createApp } from "./http/app";
 
 export { ProductLedger } from "./durable/product-ledger/object";
 export { Reservation } from "./durable/reservation/object";
+export { Subscription } from "./durable/subscription/object";
 
 /** The queue a run message that failed every delivery goes to (wrangler.toml's dead_letter_queue). */
 export const EXPORT_DEAD_LETTER_QUEUE = "ledger-export-dlq";

@@ -190,6 +190,60 @@ export const WEBHOOK_IN_PROGRESS_POLL_MAX_MS = 1_000;
 export const WEBHOOK_FINISH_TRIES = 3;
 export const WEBHOOK_FINISH_RETRY_BACKOFF_MS = { base: 100, factor: 3, max: 900 } as const;
 
+// ─── Products and settings ──────────────────────────────────────────────────────────────────
+
+/** GET /v1/products (products per page). */
+export const PRODUCTS_PAGE_LIMIT_DEFAULT = 100;
+export const PRODUCTS_PAGE_LIMIT_MAX = 1_000;
+/** low_stock_threshold (units). */
+export const LOW_STOCK_THRESHOLD_MAX = 1_000_000_000;
+/** Objects a product's stock may be spread over. */
+export const SHARDS_MIN = 1;
+export const SHARDS_MAX = 16;
+
+// ─── Change feed and subscriptions (webhooks out) ───────────────────────────────────────────
+
+/** GET /v1/products/{id}/events (events per page). */
+export const EVENTS_PAGE_LIMIT_DEFAULT = 100;
+export const EVENTS_PAGE_LIMIT_MAX = 500;
+/** GET /v1/subscriptions (subscriptions per page). */
+export const SUBSCRIPTIONS_PAGE_LIMIT_MAX = 100;
+/** Subscriptions that may be active at once (each product object reads them all). */
+export const SUBSCRIPTIONS_ACTIVE_MAX = 100;
+/** A subscription's product filter, and its description (characters) and URL (characters). */
+export const SUBSCRIPTION_PRODUCT_IDS_MAX = 100;
+export const SUBSCRIPTION_DESCRIPTION_LENGTH_MAX = 500;
+export const SUBSCRIPTION_URL_LENGTH_MAX = 2_048;
+/** A product object re-reads the active subscriptions from D1 at most this often (ms). */
+export const SUBSCRIPTION_REGISTRY_TTL_MS = 5_000;
+/** A product object whose events could not be handed on tries again on this schedule (ms). */
+export const FORWARD_RETRY_BACKOFF_MS = { base: 1_000, factor: 2, max: 60_000 } as const;
+/** A subscription object whose registry row D1 refused to update tries again after this (ms). */
+export const SUBSCRIPTION_REGISTRY_RETRY_MS = 5_000;
+/** Events a product object hands one subscription's object per call. */
+export const EVENT_FORWARD_BATCH_MAX = 200;
+/** After a rotation, the old secret keeps signing beside the new one for this long (ms). */
+export const SECRET_ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
+/** A receiver that has not answered within this long has failed this attempt (ms). */
+export const DELIVERY_TIMEOUT_MS = 10_000;
+/**
+ * The pause after each failed attempt of one event (ms), before the jitter: 8 attempts over
+ * about 27.6 hours (the Standard Webhooks schedule). After the last one the event is failed.
+ */
+export const DELIVERY_RETRY_DELAYS_MS = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000] as const;
+/** Each pause is stretched or shrunk at random by up to this share of itself, so receivers are not hit in lockstep. */
+export const DELIVERY_RETRY_JITTER_RATIO = 0.1;
+/** A subscription whose events failed this many times in a row is disabled. */
+export const SUBSCRIPTION_CONSECUTIVE_FAILURES_MAX = 100;
+/** Deliveries one alarm run of a subscription's object attempts at once, and in all. */
+export const DELIVERY_CONCURRENCY_MAX = 10;
+export const DELIVERIES_PER_ALARM_MAX = 500;
+/** GET /v1/subscriptions/{id}/deliveries (rows per page). */
+export const DELIVERIES_PAGE_LIMIT_DEFAULT = 100;
+export const DELIVERIES_PAGE_LIMIT_MAX = 500;
+/** A receiver's answer kept in the delivery log (characters). */
+export const DELIVERY_RESPONSE_LOGGED_LENGTH_MAX = 200;
+
 // ─── Tamper evidence ────────────────────────────────────────────────────────────────────────
 
 /** Rows hashed per transaction by the upgrade backfill, and rows checked per verify page. */

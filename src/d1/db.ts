@@ -1,9 +1,9 @@
 // The D1 handle: the one place the audit database binding becomes a drizzle database.
 
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
-import { ledgerTransactions, products, runProducts, runs, webhookDeliveries } from "./tables";
+import { ledgerTransactions, products, runProducts, runs, subscriptions, webhookDeliveries } from "./tables";
 
-export const d1Schema = { products, ledgerTransactions, runs, runProducts, webhookDeliveries };
+export const d1Schema = { products, ledgerTransactions, runs, runProducts, webhookDeliveries, subscriptions };
 export type AuditDb = DrizzleD1Database<typeof d1Schema> & { $client: D1Database };
 
 export function auditDb(database: D1Database): AuditDb {

@@ -110,3 +110,27 @@ export const webhookDeliveries = sqliteTable(
     index("webhook_deliveries_source_seq").on(table.sourceId, table.deliverySeq),
   ],
 );
+
+/**
+ * The subscription registry: every subscription to the change feed, without its secret (that
+ * lives only in the subscription's own object, src/durable/subscription/). Product objects read
+ * the active ones, at most once per SUBSCRIPTION_REGISTRY_TTL_MS each, to know whom to hand
+ * their events; the listing reads it too. Each subscription's object is its only writer.
+ */
+export const subscriptions = sqliteTable(
+  "subscriptions",
+  {
+    id: text("id").primaryKey(),
+    url: text("url").notNull(),
+    /** JSON array of event types. */
+    eventTypes: text("event_types").notNull(),
+    /** JSON array of product ids, or null for every product. */
+    productIds: text("product_ids"),
+    description: text("description"),
+    status: text("status", { enum: ["active", "disabled"] }).notNull(),
+    disabledReason: text("disabled_reason"),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (table) => [index("subscriptions_status").on(table.status, table.id)],
+);

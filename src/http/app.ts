@@ -3,15 +3,19 @@
 import { toErrorResponse } from "./error-response";
 import { authenticate, requireConfiguredKeys } from "./middleware/auth";
 import { requestId } from "./middleware/request-id";
+import { describeApi } from "./openapi";
 import { ProblemError } from "./problem";
 import { createRouter } from "./router";
 import { adminRuns } from "./routes/admin-runs";
 import { audit } from "./routes/audit";
 import { batch } from "./routes/batch";
+import { events } from "./routes/events";
 import { healthRoutes } from "./routes/health";
 import { productTransactions } from "./routes/product-transactions";
+import { products } from "./routes/products";
 import { reservations } from "./routes/reservations";
 import { stock } from "./routes/stock";
+import { subscriptions } from "./routes/subscriptions";
 import { verify } from "./routes/verify";
 import { webhooks } from "./routes/webhooks";
 
@@ -32,22 +36,11 @@ export function createApp() {
   app.route("/v1", audit);
   app.route("/v1", adminRuns);
   app.route("/v1", webhooks);
+  app.route("/v1", products);
+  app.route("/v1", events);
+  app.route("/v1", subscriptions);
 
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: { title: "Inventory ledger", version: "1.0.0", description: "An append-only inventory ledger: one Durable Object per product." },
-    security: [{ bearer: [] }],
-  });
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
-  app.openAPIRegistry.registerPath({
-    method: "get",
-    path: "/openapi.json",
-    summary: "This document (OpenAPI 3.1)",
-    security: [],
-    responses: {
-      200: { description: "The OpenAPI document of every route", content: { "application/json": { schema: { type: "object" } } } },
-    },
-  });
+  describeApi(app);
 
   app.notFound(() => {
     throw new ProblemError("not_found", "No such route.");

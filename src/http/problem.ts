@@ -20,7 +20,10 @@ export type ProblemCode =
   | "idempotency_key_reused"
   | "limit_exceeded"
   | "internal_error"
-  | "delivery_in_progress";
+  | "delivery_in_progress"
+  | "subscription_url_refused"
+  | "conflict"
+  | "rate_limited";
 
 const STATUS_AND_TITLE: Record<ProblemCode, [number, string]> = {
   invalid_request: [400, "The request is not valid"],
@@ -38,6 +41,9 @@ const STATUS_AND_TITLE: Record<ProblemCode, [number, string]> = {
   unsupported_media_type: [415, "The request body must be JSON"],
   idempotency_key_reused: [422, "The Idempotency-Key was already used for a different request"],
   limit_exceeded: [422, "A limit would be exceeded"],
+  subscription_url_refused: [400, "The subscription's URL is not allowed"],
+  conflict: [409, "The request conflicts with the resource's state"],
+  rate_limited: [429, "Too many requests"],
   internal_error: [500, "Internal error"],
   // Not in API.md's list: a webhook copy that arrived while the first copy is being applied.
   delivery_in_progress: [503, "This webhook delivery is still being applied"],

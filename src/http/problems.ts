@@ -2,15 +2,24 @@
 // src/ledger/result.ts) becomes an HTTP problem: an exhaustive switch, so a new error in a room
 // does not compile until it has a problem code and a message.
 
-import type { StockAtResult } from "../durable/product-ledger/rpc";
+import type { EventPageResult, StockAtResult } from "../durable/product-ledger/rpc";
 import type { CloseError, CreateError } from "../durable/reservation/rpc";
+import type { CreateSubscriptionResult, NotFound, RetryResult } from "../durable/subscription/rpc";
 import type { LedgerFailure } from "../ledger/failures";
 import { invalidRequest, ProblemError } from "./problem";
 
-type StockAtError = Extract<StockAtResult, { ok: false }>["error"];
+type ErrorOf<R> = Extract<R, { ok: false }> extends { error: infer E } ? E : never;
 
 /** Every error code that reaches a client, with the data its problem needs. */
-export type ServiceError = LedgerFailure | StockAtError | CreateError | CloseError;
+export type ServiceError =
+  | LedgerFailure
+  | ErrorOf<StockAtResult>
+  | ErrorOf<EventPageResult>
+  | CreateError
+  | CloseError
+  | NotFound
+  | ErrorOf<RetryResult>
+  | ErrorOf<CreateSubscriptionResult>;
 
 export function problemOf(error: ServiceError): ProblemError {
   switch (error.code) {
@@ -66,6 +75,15 @@ export function problemOf(error: ServiceError): ProblemError {
       });
     case "reservation_not_found":
       return new ProblemError("not_found", `No reservation ${error.reservation_id}.`);
+    case "event_cursor_unknown":
+      return invalidRequest([{ path: "query.after", message: "not an event id of this product" }]);
+    case "subscription_not_found":
+      return new ProblemError("not_found", `No subscription ${error.subscription_id}.`);
+    case "subscription_exists":
+      // Ids are random: two creations under one id mean a bug, reported as the conflict it is.
+      return new ProblemError("conflict", `Subscription ${error.subscription_id} already exists.`);
+    case "delivery_not_found":
+      return new ProblemError("not_found", `Subscription ${error.subscription_id} was never sent event ${error.event_id}.`);
     case "reservation_not_active":
       return new ProblemError("reservation_not_active", `Reservation ${error.reservation_id} is ${error.status}.`, {
         reservation_status: error.status,

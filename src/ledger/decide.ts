@@ -42,6 +42,8 @@ export interface Accepted {
   rows: LedgerEntry[];
   /** The new level of every touched location, in first-touch order. */
   levels: LocationLevel[];
+  /** The product's stock after each row, in row order (the change feed's stock.changed). */
+  stocks: Stock[];
   /** Product totals and bookkeeping after the write. */
   next: Omit<ProductState, "levels">;
 }
@@ -56,6 +58,7 @@ export function decide(command: WriteCommand, state: ProductState, context: Deci
   const levels = new Map(state.levels);
   let { on_hand, reserved, oversold_locations, location_count } = state;
   const rows: LedgerEntry[] = [];
+  const stocks: Stock[] = [];
 
   for (const [index, request] of command.requests.entries()) {
     const isNewLocation = !levels.has(request.location_id);
@@ -77,13 +80,15 @@ export function decide(command: WriteCommand, state: ProductState, context: Deci
     oversold_locations += Number(availableOf(after) < 0) - Number(availableOf(before) < 0);
     location_count += Number(isNewLocation);
     levels.set(request.location_id, after);
+    const version = state.version + index + 1;
+    stocks.push(toStock({ product_id: state.product_id, on_hand, reserved, version, oversold_locations, updated_at: created_at }));
 
     const id = context.new_ids[index];
     if (id === undefined) throw new Error("decide: one new id per request is required");
     rows.push({
       id,
       product_id: state.product_id,
-      seq: state.version + index + 1,
+      seq: version,
       type: request.type,
       quantity: request.quantity,
       delta,
@@ -102,6 +107,7 @@ export function decide(command: WriteCommand, state: ProductState, context: Deci
   return {
     ok: true,
     rows,
+    stocks,
     levels: touched.map((location_id) => levels.get(location_id)!),
     next: {
       product_id: state.product_id,

@@ -105,6 +105,17 @@ describe("health and OpenAPI", () => {
         "GET /v1/admin/reconciliations/{id}",
         "POST /v1/webhooks/{source_id}",
         "GET /v1/admin/webhooks",
+        "GET /v1/products",
+        "GET /v1/products/{product_id}/settings",
+        "PUT /v1/products/{product_id}/settings",
+        "GET /v1/products/{product_id}/events",
+        "POST /v1/subscriptions",
+        "GET /v1/subscriptions",
+        "GET /v1/subscriptions/{id}",
+        "DELETE /v1/subscriptions/{id}",
+        "POST /v1/subscriptions/{id}/rotate-secret",
+        "GET /v1/subscriptions/{id}/deliveries",
+        "POST /v1/subscriptions/{id}/deliveries/{event_id}/retry",
       ].sort(),
     );
     // Any /v1 route may answer 500 internal_error.

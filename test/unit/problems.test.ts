@@ -57,6 +57,15 @@ const CASES: { error: ServiceError; status: number; code: string; extensions?: R
     code: "reservation_not_active",
     extensions: { reservation_status: "expired" },
   },
+  {
+    error: { code: "event_cursor_unknown", after: "evt_x_1" },
+    status: 400,
+    code: "invalid_request",
+    extensions: { errors: [{ path: "query.after", message: "not an event id of this product" }] },
+  },
+  { error: { code: "subscription_not_found", subscription_id: "sub_1" }, status: 404, code: "not_found" },
+  { error: { code: "delivery_not_found", subscription_id: "sub_1", event_id: "evt_x_1" }, status: 404, code: "not_found" },
+  { error: { code: "subscription_exists", subscription_id: "sub_1" }, status: 409, code: "conflict" },
 ];
 
 describe("problemOf", () => {

@@ -8,23 +8,28 @@ import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../../migrations/product-ledger/migrations.js";
-import { auditDb } from "../../d1/db";
-import { registerProduct } from "../../d1/registry";
+import { eventOfSettings, positionOfEventId } from "../../ledger/events";
 import type { FactOp } from "../../ledger/facts";
 import { holdsAttempt } from "../../ledger/holds";
 import { assertInvariant } from "../../ledger/invariants";
-import { type Ok, ok } from "../../ledger/result";
+import { err, type Ok, ok } from "../../ledger/result";
+import { changedSettings, type ProductSettings, type SettingsChange } from "../../ledger/settings";
 import type { StockWithLocations, WriteCommand } from "../../ledger/types";
-import { backoffDelay } from "../../lib/retry";
-import { HASH_BACKFILL_PAGE_ROWS, REGISTRATION_RETRY_BACKOFF_MS } from "../../limits";
+import { sha256Hex } from "../../lib/sha256";
+import { HASH_BACKFILL_PAGE_ROWS } from "../../limits";
 import type { Sql } from "../sql";
+import { AlarmWork } from "./alarm-work";
+import * as eventsStore from "./events-store";
 import * as exportStore from "./export-store";
 import { applyFact } from "./facts";
+import { EventForwarder } from "./forwarder";
 import * as history from "./history";
 import * as holdsStore from "./holds-store";
 import { reconcileLedger } from "./reconcile";
 import { commitHold, hold, releaseHold } from "./reservation-steps";
 import type {
+  EventFilter,
+  EventPageResult,
   ExportPageResult,
   FactResult,
   HoldStep,
@@ -38,6 +43,7 @@ import type {
   VerifyPageResult,
   WriteResult,
 } from "./rpc";
+import { readSettings, saveSettings } from "./settings-store";
 import * as store from "./store";
 import { LedgerWriter } from "./writer";
 
@@ -47,6 +53,10 @@ export class ProductLedger extends DurableObject<Env> {
   private readonly sql: Sql;
   private readonly product_id: string;
   private readonly writer: LedgerWriter;
+  private readonly forwarder: EventForwarder;
+  private readonly alarms: AlarmWork;
+  /** The product's part of its event ids (a hash of its id: unique across products). */
+  private readonly product_hash: string;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -54,7 +64,10 @@ export class ProductLedger extends DurableObject<Env> {
     // Every object is reached by getByName(product_id): its name is its product.
     assertInvariant(ctx.id.name !== undefined, "a ProductLedger must be reached by its product id (getByName)");
     this.product_id = ctx.id.name;
-    this.writer = new LedgerWriter(ctx.storage, this.sql, this.product_id, this.deps);
+    this.product_hash = sha256Hex(this.product_id).slice(0, 16);
+    this.forwarder = new EventForwarder(env, this.sql, this.product_id, this.product_hash, this.deps);
+    this.alarms = new AlarmWork(env, ctx.storage, this.sql, this.product_id, this.forwarder, this.deps);
+    this.writer = new LedgerWriter(ctx.storage, this.sql, this.product_id, this.deps, () => this.alarms.due());
     // Runs before any request is delivered; drizzle applies pending migrations in one transaction.
     void ctx.blockConcurrencyWhile(async () => {
       await migrate(drizzle(ctx.storage), migrations);
@@ -65,33 +78,14 @@ export class ProductLedger extends DurableObject<Env> {
       }
       // A product with rows from before the export existed gets its export state now.
       if (exportStore.readExportState(this.sql) === undefined && history.lastSeq(this.sql) > 0) exportStore.createExportState(this.sql);
-      // A product that has rows but is not yet in the D1 registry always has an alarm pending.
-      const exported = exportStore.readExportState(this.sql);
-      if (exported?.registered_at === null && (await ctx.storage.getAlarm()) === null) await ctx.storage.setAlarm(this.deps.now());
+      // A product not yet in the D1 registry, or with events not yet handed on, has an alarm pending.
+      await this.alarms.start();
     });
   }
 
-  /** Registers the product in D1's registry, retrying with backoff until D1 confirms. */
+  /** Registers the product in D1 after its first row, and hands new events to the subscriptions (alarm-work.ts). */
   override async alarm(): Promise<void> {
-    const state = exportStore.readExportState(this.sql);
-    if (state === undefined || state.registered_at !== null) return;
-    const registered_at = this.writer.nowIso();
-    try {
-      await registerProduct(auditDb(this.env.AUDIT_DB), this.product_id, registered_at);
-      exportStore.markRegistered(this.sql, registered_at);
-    } catch (error) {
-      const attempts = exportStore.countRegistrationAttempt(this.sql);
-      console.error(
-        JSON.stringify({
-          level: "warn",
-          message: "product registration in D1 failed; retrying",
-          product_id: this.product_id,
-          attempts,
-          error: String(error),
-        }),
-      );
-      await this.ctx.storage.setAlarm(this.deps.now() + backoffDelay(attempts, REGISTRATION_RETRY_BACKOFF_MS));
-    }
+    await this.alarms.run();
   }
 
   /** Appends one write (one or more rows) exactly once per idempotency key. */
@@ -136,6 +130,32 @@ export class ProductLedger extends DurableObject<Env> {
     return releaseHold(this.writer, step);
   }
 
+  /** The product's settings (the defaults until a PUT changed them). */
+  settings(): Ok<{ settings: ProductSettings }> {
+    return ok({ settings: readSettings(this.sql, this.product_id) });
+  }
+
+  /** Changes the settings; a change of any value is a product.settings_changed event, in the same transaction. */
+  updateSettings(change: SettingsChange, principal: string): Ok<{ settings: ProductSettings; changed: boolean }> {
+    return this.writer.atomically(() => {
+      const current = readSettings(this.sql, this.product_id);
+      const next = changedSettings(current, change, principal, this.writer.nowIso());
+      if (next === null) return ok({ settings: current, changed: false });
+      saveSettings(this.sql, next);
+      this.writer.appendEvents([eventOfSettings(next, this.writer.currentStock(), next.updated_at!)]);
+      return ok({ settings: next, changed: true });
+    });
+  }
+
+  /** One page of the change feed after an event id (from the start without one). */
+  events(filter: EventFilter): EventPageResult {
+    const after = filter.after === undefined ? 0 : positionOfEventId(this.product_hash, filter.after);
+    if (after === null) return err({ code: "event_cursor_unknown", after: filter.after! });
+    const page = eventsStore.eventsAfter(this.sql, this.product_id, this.product_hash, after, filter.limit + 1, filter.types);
+    const data = page.slice(0, filter.limit).map(({ event }) => event);
+    return ok({ data, next_after: page.length > filter.limit ? data[data.length - 1]!.id : null });
+  }
+
   /** The cached stock with its per-location breakdown. O(locations), never O(ledger). */
   stock(): Ok<{ stock: StockWithLocations }> {
     return ok({ stock: this.writer.cachedStock() });
@@ -175,6 +195,15 @@ export class ProductLedger extends DurableObject<Env> {
    * (never the other way round), and returns the ledger's sums up to the export watermark.
    */
   reconcile(): ReconcileResult {
-    return this.writer.atomically(() => ok({ report: reconcileLedger(this.sql, this.product_id, () => this.writer.cachedStock()) }));
+    return this.writer.atomically(() =>
+      ok({
+        report: reconcileLedger(
+          this.sql,
+          this.product_id,
+          () => this.writer.cachedStock(),
+          (events) => this.writer.appendEvents(events),
+        ),
+      }),
+    );
   }
 }

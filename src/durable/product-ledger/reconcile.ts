@@ -2,6 +2,7 @@
 // ledger when not, never the other way round), and the ledger's sums up to the export watermark
 // for the export to compare with D1's copy. Runs inside the object's transaction.
 
+import { eventsOfRepair, type StoredEvent } from "../../ledger/events";
 import { sameLevels } from "../../ledger/reconcile";
 import { toStock, totalsFromLevels, withLocations } from "../../ledger/stock";
 import type { StockWithLocations } from "../../ledger/types";
@@ -10,9 +11,16 @@ import type { Sql } from "../sql";
 import * as exportStore from "./export-store";
 import * as history from "./history";
 import type { ReconcileReport } from "./rpc";
+import { readSettings } from "./settings-store";
 import * as store from "./store";
 
-export function reconcileLedger(sql: Sql, product_id: string, cachedStock: () => StockWithLocations): ReconcileReport {
+/** `appendEvents` adds a repair's events to the change feed, in the same transaction. */
+export function reconcileLedger(
+  sql: Sql,
+  product_id: string,
+  cachedStock: () => StockWithLocations,
+  appendEvents: (events: StoredEvent[]) => void,
+): ReconcileReport {
   const totals = store.readTotals(sql, product_id);
   const cached = store.readLevels(sql);
   const last_seq = history.lastSeq(sql);
@@ -34,6 +42,9 @@ export function reconcileLedger(sql: Sql, product_id: string, cachedStock: () =>
     const rebuilt = totalsFromLevels(product_id, truth, last_seq, last_created_at ?? totals.updated_at ?? "");
     store.replaceReadModel(sql, { ...rebuilt, location_count: truth.length, last_created_at: rebuilt.updated_at }, truth, head_hash);
     repaired = { before, after: cachedStock() };
+    const { locations: _before, ...beforeStock } = before;
+    const { locations: _after, ...afterStock } = repaired.after;
+    appendEvents(eventsOfRepair(beforeStock, afterStock, readSettings(sql, product_id).low_stock_threshold, new Date().toISOString()));
     console.error(JSON.stringify({ level: "warn", message: "cache disagreed with the ledger and was rebuilt", product_id }));
   }
   const watermark_seq = exportStore.readExportState(sql)?.watermark_seq ?? 0;

@@ -3,6 +3,7 @@
 // Every answer is a Result (src/ledger/result.ts). Kept apart from the class so callers import
 // the shapes without the object's implementation.
 
+import type { ChangeEvent, EventType } from "../../ledger/events";
 import type { FactOp } from "../../ledger/facts";
 import type { LedgerFailure, LedgerFailureCode } from "../../ledger/failures";
 import type { ChainCheck } from "../../ledger/hash-chain";
@@ -17,6 +18,14 @@ export type WriteResult = Result<{ replayed: boolean; transactions: Transaction[
 
 export type StockAtQuery = { at_version: number } | { as_of: string };
 export type StockAtResult = Result<{ stock: StockWithLocations }, { code: "version_not_reached"; current_version: number }>;
+
+/** A page of the change feed: after an event id (none: from the start), of some types (none: all). */
+export interface EventFilter {
+  after?: string | undefined;
+  limit: number;
+  types: EventType[];
+}
+export type EventPageResult = Result<{ data: ChangeEvent[]; next_after: string | null }, { code: "event_cursor_unknown"; after: string }>;
 
 export type TransactionPageResult = Ok<{ data: Transaction[]; next_after: number | null }>;
 
@@ -84,6 +93,9 @@ export interface ProductLedgerDeps {
   now(): number;
   faults: {
     afterLedgerInsert?: () => void;
+    afterEventsInsert?: () => void;
     beforeHoldsAttempt?: () => void;
+    /** Before the alarm hands events to a subscription's object (a crash between commit and delivery). */
+    beforeForward?: () => void;
   };
 }

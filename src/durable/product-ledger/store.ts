@@ -17,7 +17,12 @@ export interface StoredKey {
   last_seq: number;
 }
 
-export type LoadedState = ProductState & { stored_product_id: string | null; head_hash: string };
+export type LoadedState = ProductState & {
+  stored_product_id: string | null;
+  head_hash: string;
+  /** From the product's settings: what the change feed's stock.low compares with. */
+  low_stock_threshold: number | null;
+};
 
 type TotalsRow = {
   product_id: string;
@@ -34,6 +39,7 @@ type Nullable<T> = { [K in keyof T]: T[K] | null };
 
 const TOTALS =
   "SELECT product_id, on_hand, reserved, version, oversold_locations, location_count, updated_at, head_hash FROM product_stock WHERE singleton = 1";
+const THRESHOLD = "SELECT low_stock_threshold FROM product_settings WHERE singleton = 1";
 const LEVELS = "SELECT location_id, on_hand, reserved FROM location_stock";
 const LEVEL_OF = "SELECT on_hand, reserved FROM location_stock WHERE location_id = ?";
 const KEY_USED = "SELECT 1 AS used FROM idempotency_keys WHERE key = ?";
@@ -45,11 +51,12 @@ const KEY_USED = "SELECT 1 AS used FROM idempotency_keys WHERE key = ?";
  */
 const FOR_WRITE = `SELECT k.fingerprint, k.response, k.first_seq, k.last_seq,
     p.product_id, p.on_hand, p.reserved, p.version, p.oversold_locations, p.location_count, p.updated_at, p.head_hash,
-    l.on_hand AS level_on_hand, l.reserved AS level_reserved
+    l.on_hand AS level_on_hand, l.reserved AS level_reserved, s.low_stock_threshold
   FROM (SELECT 1)
   LEFT JOIN idempotency_keys AS k ON k.key = ?
   LEFT JOIN product_stock AS p ON p.singleton = 1
-  LEFT JOIN location_stock AS l ON l.location_id = ?`;
+  LEFT JOIN location_stock AS l ON l.location_id = ?
+  LEFT JOIN product_settings AS s ON s.singleton = 1`;
 const HEAD_HASH = "SELECT hash FROM ledger_rows ORDER BY seq DESC LIMIT 1";
 const INSERT_ROW = `INSERT INTO ledger_rows (seq, id, type, quantity, delta, location_id, reason, created_by, actor, metadata,
     reservation_id, idempotency_key, created_at, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
@@ -112,6 +119,7 @@ export function loadForWrite(
         last_seq: number | null;
         level_on_hand: number | null;
         level_reserved: number | null;
+        low_stock_threshold: number | null;
       }
     >(FOR_WRITE, key, location_id)
     .one();
@@ -122,12 +130,13 @@ export function loadForWrite(
   const totals = row.product_id === null ? undefined : (row as TotalsRow);
   const known = new Map<string, LocationLevel>();
   if (row.level_on_hand !== null) known.set(location_id, { location_id, on_hand: row.level_on_hand, reserved: row.level_reserved! });
-  return { stored, state: () => stateOf(sql, product_id, requests, totals, known) };
+  return { stored, state: () => stateOf(sql, product_id, requests, totals, known, row.low_stock_threshold) };
 }
 
 /** The state decide() needs: totals, the touched locations' levels, and the stored product id. */
 export function loadState(sql: Sql, product_id: string, requests: readonly TransactionRequest[]): LoadedState {
-  return stateOf(sql, product_id, requests, firstRow<TotalsRow>(sql, TOTALS), new Map());
+  const low_stock_threshold = firstRow<{ low_stock_threshold: number | null }>(sql, THRESHOLD)?.low_stock_threshold ?? null;
+  return stateOf(sql, product_id, requests, firstRow<TotalsRow>(sql, TOTALS), new Map(), low_stock_threshold);
 }
 
 /** Completes the state from the totals and the levels already read, reading the other locations' levels. */
@@ -137,6 +146,7 @@ function stateOf(
   requests: readonly TransactionRequest[],
   totals: TotalsRow | undefined,
   known: Map<string, LocationLevel>,
+  low_stock_threshold: number | null,
 ): LoadedState {
   const location_ids = [...new Set(requests.map((request) => request.location_id))];
   const levels = new Map<string, LocationLevel>();
@@ -160,6 +170,7 @@ function stateOf(
     last_created_at: totals?.updated_at ?? null,
     levels,
     reservation_held: plainRelease ? heldByLocation(sql, location_ids) : new Map<string, number>(),
+    low_stock_threshold,
   };
 }
 

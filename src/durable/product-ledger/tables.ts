@@ -139,3 +139,63 @@ export const orderLineCancellations = sqliteTable("order_line_cancellations", {
   key: text("key").primaryKey(),
   createdAt: text("created_at").notNull(),
 });
+
+/**
+ * The change feed (docs/events.md): events written in the same transaction as the rows that
+ * cause them. `position` orders them (1, 2, 3…, never reused) and makes the public id; the
+ * transaction of a stock event is the ledger row at `seq`, read back with it.
+ */
+export const events = sqliteTable(
+  "events",
+  {
+    position: integer("position").primaryKey(),
+    type: text("type").notNull(),
+    seq: integer("seq").notNull(),
+    occurredAt: text("occurred_at").notNull(),
+    /** JSON of the stock after the change. */
+    stock: text("stock").notNull(),
+    /** 1 when the event carries the row at `seq` (every stock event but a repair's). */
+    withTransaction: integer("with_transaction").notNull(),
+    /** JSON of the settings, for product.settings_changed. */
+    settings: text("settings"),
+  },
+  // A feed filtered by a rare type (stock.out) pages by (type, position), not over every event.
+  (table) => [index("events_type_position").on(table.type, table.position)],
+);
+
+/** The product's settings (one row once a PUT changed them; defaults until then). */
+export const productSettings = sqliteTable(
+  "product_settings",
+  {
+    singleton: integer("singleton").primaryKey(),
+    lowStockThreshold: integer("low_stock_threshold"),
+    shards: integer("shards").notNull(),
+    updatedBy: text("updated_by").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (table) => [check("product_settings_single_row", sql`${table.singleton} = 1`)],
+);
+
+/**
+ * How far each subscription has been handed this product's events: every event up to
+ * `position` is in the subscription's own object (or was not for it). A row per subscription
+ * this product has seen in the registry.
+ */
+export const subscriptionCursors = sqliteTable("subscription_cursors", {
+  subscriptionId: text("subscription_id").primaryKey(),
+  position: integer("position").notNull(),
+});
+
+/**
+ * How far the feed has been checked against the subscription registry: every event up to
+ * `checked_position` was handed to every subscription that wanted it (or none did). Events
+ * past it make the object's alarm run.
+ */
+export const feedState = sqliteTable(
+  "feed_state",
+  {
+    singleton: integer("singleton").primaryKey(),
+    checkedPosition: integer("checked_position").notNull(),
+  },
+  (table) => [check("feed_state_single_row", sql`${table.singleton} = 1`)],
+);

@@ -4,6 +4,7 @@
 // all write through here.
 
 import { type Accepted, decide } from "../../ledger/decide";
+import { eventsOfWrite, type StoredEvent } from "../../ledger/events";
 import type { LedgerFailure } from "../../ledger/failures";
 import { fingerprintOf } from "../../ledger/fingerprint";
 import { chainRows } from "../../ledger/hash-chain";
@@ -13,6 +14,7 @@ import { err, ok } from "../../ledger/result";
 import { toStock, withLocations } from "../../ledger/stock";
 import { type Stock, type StockWithLocations, scopedKey, type Transaction, type WriteCommand } from "../../ledger/types";
 import type { Sql } from "../sql";
+import * as eventsStore from "./events-store";
 import * as exportStore from "./export-store";
 import * as history from "./history";
 import type { ProductLedgerDeps, WriteResult } from "./rpc";
@@ -22,26 +24,46 @@ import * as store from "./store";
 export type Appended = Omit<Accepted, "rows"> & { rows: Transaction[] };
 
 export class LedgerWriter {
-  /** Set by the first ledger row; the object's alarm then registers the product in D1. */
-  private registrationDue = false;
+  /** Set by a transaction that leaves work for the object's alarm (a first row to register, events to hand on). */
+  private alarmWorkDue = false;
+  private depth = 0;
 
   constructor(
     private readonly storage: DurableObjectStorage,
     readonly sql: Sql,
     readonly product_id: string,
     readonly deps: ProductLedgerDeps,
+    /** Called after a transaction that left work for the alarm, in the same synchronous block as its commit. */
+    private readonly onAlarmWork: () => void,
   ) {}
 
   /** Everything in `work` commits together, or, when it throws, not at all. No await inside. */
   atomically<T>(work: () => T): T {
-    this.registrationDue = false;
-    const result = this.storage.transactionSync(work);
-    if (this.registrationDue) {
-      // Scheduled in the same synchronous block as the first row, so both are stored together.
-      this.registrationDue = false;
-      void this.storage.setAlarm(this.deps.now());
+    // Nested calls (a fact's write inside the fact's transaction) are savepoints of the outer one.
+    this.depth += 1;
+    let result: T;
+    try {
+      result = this.storage.transactionSync(work);
+    } catch (error) {
+      // Rolled back: whatever it left for the alarm is gone too (an inner one's is harmless extra work).
+      if (this.depth === 1) this.alarmWorkDue = false;
+      throw error;
+    } finally {
+      this.depth -= 1;
+    }
+    if (this.depth === 0 && this.alarmWorkDue) {
+      this.alarmWorkDue = false;
+      this.onAlarmWork();
     }
     return result;
+  }
+
+  /** Appends change-feed events in the current transaction; the alarm hands them on. */
+  appendEvents(events: readonly StoredEvent[]): void {
+    if (events.length === 0) return;
+    eventsStore.insertEvents(this.sql, events);
+    this.deps.faults.afterEventsInsert?.();
+    this.alarmWorkDue = true;
   }
 
   /** Appends one write (one or more rows) exactly once per idempotency key. */
@@ -85,7 +107,7 @@ export class LedgerWriter {
     assertContiguous(state.version, decision.rows);
     if (state.version === 0) {
       exportStore.createExportState(this.sql);
-      this.registrationDue = true;
+      this.alarmWorkDue = true;
     }
     decision.levels.forEach(assertLevel);
     // Linked to the chain inside the same synchronous transaction as the insert.
@@ -93,6 +115,11 @@ export class LedgerWriter {
     store.insertRows(this.sql, rows);
     this.deps.faults.afterLedgerInsert?.();
     store.saveReadModel(this.sql, decision, rows[rows.length - 1]!.hash);
+    // The change feed, in the same transaction as the rows: nothing is committed without its events.
+    const before = toStock({ ...state, updated_at: state.last_created_at });
+    this.appendEvents(
+      eventsOfWrite(before, decision.stocks, state.low_stock_threshold, decision.next.last_created_at ?? new Date(now_ms).toISOString()),
+    );
     return { ...decision, rows };
   }
 

@@ -1,0 +1,31 @@
+// Signing by Standard Webhooks (https://www.standardwebhooks.com/): each signature is
+// base64(HMAC-SHA256(key, "<webhook-id>.<webhook-timestamp>.<body>")), and the header carries
+// one "v1,<signature>" per key, space-separated, so a receiver accepts either during a rotation.
+
+import { base64ToBytes } from "./bytes";
+
+const encoder = new TextEncoder();
+
+/** The webhook-signature header for a message, one entry per `whsec_` secret. */
+export async function signatureHeader(secrets: readonly string[], id: string, timestamp_seconds: number, body: string): Promise<string> {
+  const content = encoder.encode(`${id}.${timestamp_seconds}.${body}`);
+  const entries = await Promise.all(
+    secrets.map(async (secret) => {
+      const key = await crypto.subtle.importKey(
+        "raw",
+        base64ToBytes(secret.replace(/^whsec_/, "")),
+        { name: "HMAC", hash: "SHA-256" },
+        false,
+        ["sign"],
+      );
+      const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, content));
+      return `v1,${btoa(String.fromCharCode(...mac))}`;
+    }),
+  );
+  return entries.join(" ");
+}
+
+/** A new `whsec_` secret: 32 random bytes, base64. */
+export function newSecret(): string {
+  return `whsec_${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))}`;
+}
