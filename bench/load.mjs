@@ -8,6 +8,8 @@ import autocannon from "autocannon";
 const spec = JSON.parse(process.argv[2]);
 const auth = { authorization: `Bearer ${spec.token}`, "content-type": "application/json" };
 const key = () => randomUUID();
+/** [seq, Unix ms] of each answered write, for scenarios that time them. */
+const answeredAt = [];
 
 function scenario() {
   const p = spec.params ?? {};
@@ -24,6 +26,25 @@ function scenario() {
             headers: { ...req.headers, "idempotency-key": key() },
             body: JSON.stringify({ type: n++ % 2 === 0 ? "REMOVE" : "ADD", quantity: 1, reason: "bench" }),
           }),
+        },
+      ];
+    }
+    case "hot-writes-timed": {
+      // hot-writes that also note when each write's answer arrived, by its seq (the feed's lag).
+      let n = 0;
+      return [
+        {
+          method: "POST",
+          path: `/v1/products/${p.product}/transactions`,
+          headers: auth,
+          setupRequest: (req) => ({
+            ...req,
+            headers: { ...req.headers, "idempotency-key": key() },
+            body: JSON.stringify({ type: n++ % 2 === 0 ? "REMOVE" : "ADD", quantity: 1, reason: "bench" }),
+          }),
+          onResponse: (status, body) => {
+            if (status === 201) answeredAt.push([JSON.parse(body).transaction.seq, Date.now()]);
+          },
         },
       ];
     }
@@ -193,5 +214,6 @@ process.stdout.write(
     p50_ms: result.latency.p50,
     p99_ms: result.latency.p99,
     duration_seconds: result.duration,
+    ...(answeredAt.length > 0 ? { answered_at: answeredAt } : {}),
   }),
 );

@@ -5,11 +5,12 @@
 // loaded over loopback by autocannon in a separate process (bench/load.mjs). A baseline worker
 // (one INSERT + one UPDATE per request) runs under the same runtime and load, so the output can
 // state what our write path costs relative to the floor. Results also go to bench/results/.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { build } from "esbuild";
+import { startReceiver } from "./receiver.mjs";
 import { BENCH_TOKEN, BENCH_WEBHOOK_SECRET, bundleWorker, cpuMillis, startBaseline, startService } from "./service.mjs";
 
 const quick = process.argv.includes("--quick");
@@ -235,6 +236,7 @@ async function main() {
     await service.dispose();
     await bare.dispose();
   }
+  await measureFeed(outdir);
   await measureExport(outdir);
   report(versions);
 }
@@ -270,6 +272,123 @@ async function importFromSource(source) {
     write: false,
   });
   return import(`data:text/javascript;base64,${Buffer.from(bundle.outputFiles[0].text).toString("base64")}`);
+}
+
+/**
+ * The change feed, on a fresh service: hot writes on a product with one subscriber (a receiver
+ * in this process) against hot writes on a product with none, in alternating rounds. A round
+ * with the subscriber lasts until the receiver has every event of its writes, so its CPU
+ * includes the deliveries; the lag of each write is from its answer (seen by the load
+ * generator) to its event's delivery (seen by the receiver, which answers 204 at once).
+ */
+async function measureFeed(outdir) {
+  const service = await startService(outdir);
+  const receiver = await startReceiver();
+  const url = service.url;
+  try {
+    log("  change feed: one subscriber, hot writes at 8 connections…");
+    const subscription = await post(url, "/v1/subscriptions", {
+      url: receiver.url,
+      event_types: ["stock.changed"],
+      product_ids: ["feed-sub"],
+    });
+    for (const product of ["feed-sub", "feed-none"])
+      await post(url, `/v1/products/${product}/transactions`, { type: "ADD", quantity: 1_000_000_000, reason: "stock" });
+    const lags = [];
+    const none = [];
+    const withSubscriber = [];
+    // Alternating like the other comparisons, but awaited: the receiver lives in this process.
+    for (let round = 0; round < ROUNDS; round++) {
+      const measureNone = async () => none.push(await loadAsync(service, "hot-writes", 8, { product: "feed-none" }));
+      const measureWith = async () => withSubscriber.push(await loadUntilDelivered(service, receiver, lags));
+      if (round % 2 === 0) {
+        await measureNone();
+        await measureWith();
+      } else {
+        await measureWith();
+        await measureNone();
+      }
+    }
+    record("hot writes, no subscription", 8, median(none));
+    record("hot writes, one subscription (CPU until delivered)", 8, median(withSubscriber));
+    lags.sort((a, b) => a - b);
+    const at = (q) => lags[Math.min(lags.length - 1, Math.floor(q * lags.length))];
+    record(
+      "event delivery lag, write answered -> receiver 2xx",
+      8,
+      {
+        requests: lags.length,
+        ok: lags.length,
+        errors: withSubscriber.reduce((sum, round) => sum + round.undelivered, 0),
+        ops_per_second: lags.length / withSubscriber.reduce((sum, round) => sum + round.drain_seconds, 0),
+        p50_ms: at(0.5),
+        p99_ms: at(0.99),
+        duration_seconds: SECONDS,
+        cpu_us_per_request: null,
+      },
+      "events/s",
+    );
+    roundRatios.set("feed-cpu", {
+      label: "CPU per write with one subscription / with none",
+      ratios: withSubscriber.map((round, index) => round.cpu_us_per_request / none[index].cpu_us_per_request),
+    });
+    await fetch(`${url}/v1/subscriptions/${subscription.id}`, { method: "DELETE", headers });
+  } finally {
+    await receiver.close();
+    await service.dispose();
+  }
+}
+
+/**
+ * One round of timed hot writes on feed-sub, then a wait (up to a minute) until the receiver
+ * has every written seq; CPU is counted to that point. Pushes each write's lag onto `lags`.
+ */
+async function loadUntilDelivered(service, receiver, lags) {
+  const cpuBefore = cpuMillis(service.pid);
+  const started = Date.now();
+  const result = await loadAsync(service, "hot-writes-timed", 8, { product: "feed-sub" }, { cpu: false });
+  const answered = result.answered_at ?? [];
+  const arrivals = () => receiver.arrivals.get("feed-sub") ?? new Map();
+  const deadline = Date.now() + 60_000;
+  while (answered.some(([seq]) => !arrivals().has(seq)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  const cpuAfter = cpuMillis(service.pid);
+  let undelivered = 0;
+  for (const [seq, at] of answered) {
+    const arrived = arrivals().get(seq);
+    if (arrived === undefined) undelivered += 1;
+    else lags.push(Math.max(0, arrived - at));
+  }
+  const cpu_us_per_request =
+    cpuBefore === null || cpuAfter === null || result.requests === 0 ? null : ((cpuAfter - cpuBefore) * 1000) / result.requests;
+  const { answered_at: _answered, ...rest } = result;
+  return { ...rest, cpu_us_per_request, undelivered, drain_seconds: (Date.now() - started) / 1000 };
+}
+
+/** load(), without blocking this process's event loop (for scenarios whose receiver runs here). */
+function loadAsync(service, scenario, connections, params, { cpu = true } = {}) {
+  const spec = { url: service.url, scenario, connections, duration_seconds: SECONDS, params, token: BENCH_TOKEN, probe: false };
+  const cpuBefore = cpuMillis(service.pid);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(root, "bench", "load.mjs"), JSON.stringify(spec)], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    child.on("close", (code) => {
+      if (code !== 0) return reject(new Error(`load generator failed: ${stderr}`));
+      const result = JSON.parse(stdout);
+      const cpuAfter = cpuMillis(service.pid);
+      const cpu_us_per_request =
+        !cpu || cpuBefore === null || cpuAfter === null || result.requests === 0 ? null : ((cpuAfter - cpuBefore) * 1000) / result.requests;
+      resolve({ ...result, cpu_us_per_request });
+    });
+  });
 }
 
 /** The export on a fresh service holding only its products, so rows/s is not diluted by others. */
@@ -351,6 +470,18 @@ function report(versions) {
     target: "3-line reservation p50 <= 2x a single write p50",
     value: `${reservationRatio.toFixed(2)}x`,
     pass: reservationRatio <= 2,
+  });
+  const feedRatio = medianOf(roundRatios.get("feed-cpu").ratios);
+  checks.push({
+    target: "CPU per write with one subscription <= 1.15x with none",
+    value: `${feedRatio.toFixed(2)}x`,
+    pass: feedRatio <= 1.15,
+  });
+  const lag = find("event delivery lag");
+  checks.push({
+    target: "event delivery lag (write answered -> receiver 2xx), p50 / p99",
+    value: `${lag.p50_ms} / ${lag.p99_ms} ms, ${lag.errors} undelivered`,
+    pass: null,
   });
   const exportRate = find("export to D1").ops_per_second;
   checks.push({ target: "export >= 20,000 rows/s", value: `${exportRate.toFixed(0)} rows/s`, pass: exportRate >= 20_000 });

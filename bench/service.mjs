@@ -38,7 +38,12 @@ export async function startService(outdir, { port = 0, inspectorPort } = {}) {
     scriptPath: path.join(outdir, "index.js"),
     modulesRoot: outdir,
     modulesRules: [{ type: "Text", include: ["**/*.sql"], fallthrough: true }],
-    bindings: { API_KEYS: apiKeys, WEBHOOK_SOURCES: JSON.stringify([{ id: "bench-oms", secrets: [BENCH_WEBHOOK_SECRET] }]) },
+    // The change feed's receiver listens on 127.0.0.1 (bench/receiver.mjs).
+    bindings: {
+      API_KEYS: apiKeys,
+      WEBHOOK_SOURCES: JSON.stringify([{ id: "bench-oms", secrets: [BENCH_WEBHOOK_SECRET] }]),
+      ALLOW_LOCAL_WEBHOOK_URLS: "true",
+    },
     queueConsumers: { "ledger-export": { maxBatchSize: 1, maxBatchTimeout: 0.05 } },
     port,
     ...(inspectorPort ? { inspectorPort } : {}),

@@ -1,8 +1,9 @@
-// Worker entry: the HTTP API, the nightly export's cron trigger, the export queue's consumer
+// Worker entry (every named export is a handler or a Durable Object class: workerd refuses any
+// other): the HTTP API, the nightly export's cron trigger, the export queue's consumer
 // (and its dead letters), and the Durable Object classes wrangler.toml binds.
 import { auditDb } from "./d1/db";
 import { consumeRunMessages } from "./export/consumer";
-import { consumeDeadLetters } from "./export/dead-letters";
+import { consumeDeadLetters, EXPORT_DEAD_LETTER_QUEUE } from "./export/dead-letters";
 import type { RunMessage } from "./export/messages";
 import { startRun } from "./export/runs";
 import { createApp } from "./http/app";
@@ -10,9 +11,6 @@ import { createApp } from "./http/app";
 export { ProductLedger } from "./durable/product-ledger/object";
 export { Reservation } from "./durable/reservation/object";
 export { Subscription } from "./durable/subscription/object";
-
-/** The queue a run message that failed every delivery goes to (wrangler.toml's dead_letter_queue). */
-export const EXPORT_DEAD_LETTER_QUEUE = "ledger-export-dlq";
 
 const app = createApp();
 

@@ -7,6 +7,9 @@ import { type AuditDb, auditDb } from "../d1/db";
 import type { RunMessage } from "./messages";
 import { failQueuedProducts, failRun, finishIfComplete } from "./runs";
 
+/** The queue a run message that failed every delivery goes to (wrangler.toml's dead_letter_queue). */
+export const EXPORT_DEAD_LETTER_QUEUE = "ledger-export-dlq";
+
 export async function consumeDeadLetters(batch: MessageBatch<RunMessage>, env: Env): Promise<void> {
   const db = auditDb(env.AUDIT_DB);
   for (const message of batch.messages) {

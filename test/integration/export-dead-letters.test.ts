@@ -5,8 +5,9 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { EXPORT_DEAD_LETTER_QUEUE } from "../../src/export/dead-letters";
 import type { RunMessage } from "../../src/export/messages";
-import worker, { EXPORT_DEAD_LETTER_QUEUE } from "../../src/index";
+import worker from "../../src/index";
 import { call } from "../helpers/http";
 
 interface RunView {

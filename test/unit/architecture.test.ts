@@ -63,3 +63,18 @@ describe("the dependency rules of src/", () => {
     expect(violations(bad).map((violation) => violation.rule)).toEqual(["lib may not import ledger", "lib may not import d1"]);
   });
 });
+
+describe("the worker entry", () => {
+  it("exports only the default handlers and Durable Object classes (workerd refuses to start on any other export)", async () => {
+    const { DurableObject } = await import("cloudflare:workers");
+    const entry = (await import("../../src/index")) as Record<string, unknown>;
+    for (const [name, value] of Object.entries(entry)) {
+      if (name === "default") continue;
+      expect(
+        typeof value === "function" && (value as { prototype: unknown }).prototype instanceof DurableObject,
+        `${name} is not a Durable Object class`,
+      ).toBe(true);
+    }
+    expect(Object.keys(entry).sort()).toEqual(["ProductLedger", "Reservation", "Subscription", "default"]);
+  });
+});
