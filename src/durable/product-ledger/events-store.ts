@@ -14,7 +14,7 @@ const ROW_COLUMNS = STORED_ROW_COLUMNS.map((column) => `r.${column} AS r_${colum
 const EVENT_COLUMNS = `e.position, e.type, e.seq, e.occurred_at, e.stock, e.with_transaction, e.settings, ${ROW_COLUMNS}`;
 const EVENTS_AFTER = `SELECT ${EVENT_COLUMNS} FROM events AS e LEFT JOIN ledger_rows AS r ON e.with_transaction = 1 AND r.seq = e.seq
   WHERE e.position > ? ORDER BY e.position LIMIT ?`;
-const POSITION_BEFORE = "SELECT max(position) AS position FROM events WHERE occurred_at < ?";
+const OCCURRED_AT = "SELECT occurred_at FROM events WHERE position = ?";
 const CURSORS = "SELECT subscription_id, position FROM subscription_cursors";
 const SAVE_CURSOR = `INSERT INTO subscription_cursors (subscription_id, position) VALUES (?, ?)
   ON CONFLICT (subscription_id) DO UPDATE SET position = max(position, excluded.position)`;
@@ -56,9 +56,21 @@ export function headPosition(sql: Sql): number {
   return firstRow<{ position: number | null }>(sql, HEAD)?.position ?? 0;
 }
 
-/** The last position written before an instant: where a subscription created then starts. */
+/**
+ * The last position written before an instant: where a subscription created then starts.
+ * Positions run 1, 2, 3… with no gaps, and occurred_at never goes back, so a binary search
+ * finds it in O(log n) lookups by position (there is no index on occurred_at to keep up).
+ */
 export function positionBefore(sql: Sql, instant: string): number {
-  return firstRow<{ position: number | null }>(sql, POSITION_BEFORE, instant)?.position ?? 0;
+  let low = 0;
+  let high = headPosition(sql);
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    const at = firstRow<{ occurred_at: string }>(sql, OCCURRED_AT, middle)?.occurred_at;
+    if (at !== undefined && at < instant) low = middle;
+    else high = middle - 1;
+  }
+  return low;
 }
 
 /**

@@ -10,7 +10,7 @@ import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../../migrations/subscription/migrations.js";
 import { auditDb } from "../../d1/db";
 import { registerSubscription, unregisterSubscription } from "../../d1/subscriptions";
-import { afterAttempt, afterEventEnded } from "../../ledger/deliveries";
+import { type AttemptOutcome, afterAttempt, afterEventEnded } from "../../ledger/deliveries";
 import { err, ok } from "../../ledger/result";
 import { settleBounded } from "../../lib/map-bounded";
 import {
@@ -145,60 +145,67 @@ export class Subscription extends DurableObject<Env> {
   /** Delivers what is due, a bounded number per run, then sets the alarm for the next due event. */
   override async alarm(): Promise<void> {
     await this.syncRegistry();
-    for (let sent = 0; sent < DELIVERIES_PER_ALARM_MAX; ) {
-      const stored = store.loadSubscription(this.sql);
-      if (stored?.status !== "active") return;
-      const due = store.dueDeliveries(this.sql, this.deps.now(), DELIVERY_CONCURRENCY_MAX);
-      if (due.length === 0) break;
+    const stored = store.loadSubscription(this.sql);
+    if (stored?.status === "active") {
       const secrets = store.signingSecrets(this.sql, this.deps.now());
-      // Different products in parallel; within one product, only its lowest pending event is due.
-      const outcomes = await settleBounded(due, DELIVERY_CONCURRENCY_MAX, (delivery) =>
-        this.tracked((signal) => attempt(stored.url, secrets, delivery, this.deps, signal)),
+      const budget = { left: DELIVERIES_PER_ALARM_MAX };
+      // Different products in parallel; within one product, one event after the other.
+      await settleBounded(store.pendingProducts(this.sql), DELIVERY_CONCURRENCY_MAX, (product_id) =>
+        this.drain(stored.url, secrets, product_id, budget),
       );
-      if (!this.record(due, outcomes)) break;
-      sent += due.length;
     }
     await this.syncRegistry();
     const next = store.nextDueAt(this.sql);
     if (next !== null && store.loadSubscription(this.sql)?.status === "active") await this.ctx.storage.setAlarm(next);
   }
 
-  /** Applies a round of attempts in one transaction. False when the subscription stopped taking events. */
-  private record(due: store.DueDelivery[], outcomes: PromiseSettledResult<Awaited<ReturnType<typeof attempt>>>[]): boolean {
+  /** Sends one product's due events in feed order until one must wait for its retry, or the run's budget is spent. */
+  private async drain(url: string, secrets: readonly string[], product_id: string, budget: { left: number }): Promise<void> {
+    while (budget.left > 0) {
+      const head = store.headOf(this.sql, product_id);
+      if (head === undefined || head.next_attempt_at > this.deps.now()) return;
+      budget.left -= 1;
+      const outcome = await this.tracked((signal) => attempt(url, secrets, head, this.deps, signal)).then(
+        (value) => value,
+        (error: unknown) => ({ kind: "no_answer" as const, error: String(error) }),
+      );
+      if (!this.record(head, outcome)) return;
+    }
+  }
+
+  /** Applies one attempt's verdict in one transaction. False when the subscription stopped taking events. */
+  private record(delivery: store.DueDelivery, outcome: AttemptOutcome): boolean {
     return this.ctx.storage.transactionSync(() => {
       let stored = store.loadSubscription(this.sql);
-      // Deleted while the attempts ran: their outcomes change nothing.
+      // Deleted or disabled while the attempt ran: its outcome changes nothing.
       if (stored?.status !== "active") return false;
-      const at = this.nowIso();
-      due.forEach((delivery, index) => {
-        const settled = outcomes[index]!;
-        const outcome = settled.status === "fulfilled" ? settled.value : { kind: "no_answer" as const, error: String(settled.reason) };
-        const verdict = afterAttempt(delivery.attempts + 1, outcome, this.deps.now(), this.deps.random(), this.deps.retry_delays_ms);
-        store.recordAttempt(this.sql, delivery.log_seq, {
-          status: verdict.status,
-          at,
-          last_status: outcome.kind === "answered" ? outcome.status : null,
-          last_error: outcome.kind === "no_answer" ? outcome.error : null,
-          next_attempt_at: verdict.next_attempt_at,
-        });
-        if (stored === undefined) return;
-        if (verdict.gone) {
-          stored = { ...stored, status: "disabled", disabled_reason: "the receiver answered 410 Gone", registry_dirty: true };
-        } else if (verdict.status !== "pending") {
-          const ended = afterEventEnded(stored.consecutive_failures, verdict.status);
-          stored = { ...stored, consecutive_failures: ended.consecutive_failures };
-          if (ended.disable && stored.status === "active") {
-            stored = {
-              ...stored,
-              status: "disabled",
-              disabled_reason: `${ended.consecutive_failures} consecutive events failed`,
-              registry_dirty: true,
-            };
-          }
-        }
+      const verdict = afterAttempt(delivery.attempts + 1, outcome, this.deps.now(), this.deps.random(), this.deps.retry_delays_ms);
+      store.recordAttempt(this.sql, delivery.log_seq, {
+        status: verdict.status,
+        at: this.nowIso(),
+        last_status: outcome.kind === "answered" ? outcome.status : null,
+        last_error: outcome.kind === "no_answer" ? outcome.error : null,
+        next_attempt_at: verdict.next_attempt_at,
       });
-      if (stored !== undefined) store.saveSubscription(this.sql, stored);
-      return stored?.status === "active";
+      if (verdict.gone) {
+        stored = { ...stored, status: "disabled", disabled_reason: "the receiver answered 410 Gone", registry_dirty: true };
+      } else if (verdict.status !== "pending") {
+        const ended = afterEventEnded(stored.consecutive_failures, verdict.status);
+        // Saved only when it changes: most deliveries leave the count at zero.
+        if (ended.consecutive_failures === stored.consecutive_failures && !ended.disable) return true;
+        stored = { ...stored, consecutive_failures: ended.consecutive_failures };
+        if (ended.disable)
+          stored = {
+            ...stored,
+            status: "disabled",
+            disabled_reason: `${ended.consecutive_failures} consecutive events failed`,
+            registry_dirty: true,
+          };
+      } else {
+        return true;
+      }
+      store.saveSubscription(this.sql, stored);
+      return stored.status === "active";
     });
   }
 

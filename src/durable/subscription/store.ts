@@ -47,13 +47,11 @@ const EXPIRE_CURRENT = "UPDATE secrets SET expires_at = ? WHERE expires_at IS NU
 const DROP_EXPIRED = "DELETE FROM secrets WHERE expires_at IS NOT NULL AND expires_at <= ?";
 const ENQUEUE = `INSERT INTO deliveries (product_id, position, event_id, seq, type, body, status, attempts, next_attempt_at, created_at)
   VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (product_id, position) DO NOTHING`;
-// Each product's lowest pending event, when it is due: the only one of that product that may be sent.
-const DUE = `SELECT d.log_seq, d.product_id, d.event_id, d.body, d.attempts FROM deliveries AS d
-  WHERE d.status = 'pending' AND d.next_attempt_at <= ?
-    AND d.position = (SELECT min(position) FROM deliveries WHERE status = 'pending' AND product_id = d.product_id)
-  ORDER BY d.next_attempt_at LIMIT ?`;
-const NEXT_DUE_AT = `SELECT min(d.next_attempt_at) AS at FROM deliveries AS d
-  WHERE d.status = 'pending' AND d.position = (SELECT min(position) FROM deliveries WHERE status = 'pending' AND product_id = d.product_id)`;
+// The products with pending events, and a product's lowest pending event: the only one of that
+// product that may be sent. Both are answered from the (status, product_id, position) index.
+const PENDING_PRODUCTS = "SELECT product_id FROM deliveries WHERE status = 'pending' GROUP BY product_id";
+const HEAD = `SELECT log_seq, product_id, event_id, body, attempts, next_attempt_at FROM deliveries
+  WHERE status = 'pending' AND product_id = ? ORDER BY position LIMIT 1`;
 const RECORD_ATTEMPT = `UPDATE deliveries SET status = ?, attempts = attempts + 1, last_attempt_at = ?, last_status = ?, last_error = ?, next_attempt_at = ?
   WHERE log_seq = ? AND status = 'pending'`;
 const BY_EVENT = "SELECT log_seq, status FROM deliveries WHERE event_id = ?";
@@ -115,13 +113,27 @@ export function enqueue(sql: Sql, product_id: string, events: readonly QueuedEve
   return accepted;
 }
 
-export function dueDeliveries(sql: Sql, now_ms: number, limit: number): DueDelivery[] {
-  return allRows<{ log_seq: number; product_id: string; event_id: string; body: string; attempts: number }>(sql, DUE, now_ms, limit);
+export function pendingProducts(sql: Sql): string[] {
+  return allRows<{ product_id: string }>(sql, PENDING_PRODUCTS).map((row) => row.product_id);
+}
+
+/** A product's next event to send, with when it is due (ms). */
+export function headOf(sql: Sql, product_id: string): (DueDelivery & { next_attempt_at: number }) | undefined {
+  return firstRow<{ log_seq: number; product_id: string; event_id: string; body: string; attempts: number; next_attempt_at: number }>(
+    sql,
+    HEAD,
+    product_id,
+  );
 }
 
 /** When the next queued event is due (ms), or null when nothing is pending. */
 export function nextDueAt(sql: Sql): number | null {
-  return firstRow<{ at: number | null }>(sql, NEXT_DUE_AT)?.at ?? null;
+  let next: number | null = null;
+  for (const product_id of pendingProducts(sql)) {
+    const at = headOf(sql, product_id)?.next_attempt_at;
+    if (at !== undefined && (next === null || at < next)) next = at;
+  }
+  return next;
 }
 
 export function recordAttempt(
