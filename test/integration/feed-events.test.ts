@@ -1,10 +1,14 @@
 // The change feed (API.md, "Change feed"): every ledger row is a stock.changed event with the
 // stock right after it, the threshold crossings are events of their own, written in the same
 // transaction as the rows, and GET /v1/products/{id}/events pages through them in order.
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { positionBefore } from "../../src/durable/product-ledger/events-store";
+import type { ProductLedger } from "../../src/durable/product-ledger/object";
+import { waitRegistered, waitRunFinished } from "../helpers/export";
 import { eventsPage, feedOf, feedTypes, putSettings } from "../helpers/feed";
 import { call, freshProductId, postTransaction } from "../helpers/http";
-import { injectFailureAfterLedgerInsert, rawState } from "../helpers/ledger-object";
+import { injectFailureAfterLedgerInsert, ledgerStub, rawState } from "../helpers/ledger-object";
 import { closeReservation, createReservation } from "../helpers/reservations";
 import { expectProblem, RFC3339_MS } from "../helpers/wire";
 
@@ -160,5 +164,44 @@ describe("GET /v1/products/{id}/events", () => {
     await expectProblem(await call("GET", `${path}?type=stock.gone`, { role: "reader" }), 400, "invalid_request");
     await expectProblem(await call("GET", `${path}?limit=501`, { role: "reader" }), 400, "invalid_request");
     await expectProblem(await call("GET", path, { role: null }), 401, "unauthorized");
+  });
+});
+
+describe("events of a reconciliation repair and of a subscription's start", () => {
+  it("gives a cache rebuilt from the ledger a stock.changed with the repaired stock and no transaction, and its crossing", async () => {
+    const product = freshProductId("feed");
+    await write(product, "ADD", 2);
+    await waitRegistered(product);
+    // Corrupt the cache: it claims nothing is available.
+    await runInDurableObject<ProductLedger, void>(ledgerStub(product), (_instance, state) => {
+      state.storage.sql.exec("UPDATE product_stock SET on_hand = 0");
+      state.storage.sql.exec("UPDATE location_stock SET on_hand = 0");
+    });
+    const { id } = (await (await call("POST", "/v1/admin/reconciliations")).json()) as { id: string };
+    await waitRunFinished(`/v1/admin/reconciliations/${id}`);
+    const events = await feedOf(product);
+    expect(events.slice(2).map((event) => [event.type, event.seq])).toEqual([
+      ["stock.changed", 1],
+      ["stock.back_in", 1],
+    ]);
+    expect(events[2]!.data.stock).toMatchObject({ on_hand: 2, available: 2 });
+    expect(events[2]!.data.transaction).toBeUndefined();
+  });
+
+  it("finds the first event at or after an instant, the start of a subscription created then", async () => {
+    const product = freshProductId("feed");
+    for (let n = 0; n < 6; n++) {
+      await write(product, "ADD", 1);
+      await new Promise((resolve) => setTimeout(resolve, 3));
+    }
+    const events = await feedOf(product);
+    const instants = [events[0]!.occurred_at, events[4]!.occurred_at, "9999-01-01T00:00:00.000Z", "2000-01-01T00:00:00.000Z"];
+    const positions = await runInDurableObject<ProductLedger, number[]>(ledgerStub(product), (_instance, state) =>
+      instants.map((instant) => positionBefore(state.storage.sql, instant)),
+    );
+    // The last position written strictly before each instant (the feed's events are at positions 1, 2, 3…).
+    expect(positions).toEqual(instants.map((instant) => events.filter((event) => event.occurred_at < instant).length));
+    expect(positions[2]).toBe(events.length);
+    expect(positions[3]).toBe(0);
   });
 });
